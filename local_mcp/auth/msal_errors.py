@@ -1,0 +1,107 @@
+"""Turn MSAL's `{"error": ...}` answers into typed exceptions that say what to do.
+
+This is the only place that reads AADSTS codes; everything above it sees
+`SignInFailedError` / `AuthenticationRequiredError` with a readable message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import AuthenticationRequiredError, SignInFailedError
+
+# Errors after which asking the user again can help (MSAL's own notion, plus the
+# AADSTS codes that mean "the refresh token is no longer good").
+INTERACTION_ERRORS = frozenset({"interaction_required", "login_required", "consent_required", "invalid_grant"})
+
+# AADSTS code -> what the user can do about it.
+_NEXT_STEPS: dict[int, str] = {
+    65001: "The app has not been granted consent for these permissions. Sign in again and accept the "
+    "consent prompt, or ask an administrator to grant admin consent for the app in your tenant.",
+    50076: "Your organisation requires multi-factor authentication. Sign in again interactively "
+    "(LOCAL_MCP_AUTH_MODE=browser) and complete the MFA prompt.",
+    50079: "Your organisation requires you to register for multi-factor authentication. Sign in "
+    "interactively and complete the registration.",
+    53003: "A Conditional Access policy blocked this sign-in. If it blocks device code, use "
+    "LOCAL_MCP_AUTH_MODE=browser (or broker on Windows/macOS) on a managed device; otherwise ask your "
+    "administrator which policy applies.",
+    530032: "Your tenant's security policy blocked this sign-in. Ask your administrator, or try the "
+    "browser flow on a compliant device.",
+    530033: "Device-code sign-in is blocked by your organisation. Use LOCAL_MCP_AUTH_MODE=browser or broker.",
+    50199: "Confirm the sign-in in the browser window, then try again.",
+    700082: "Your sign-in expired after a long period of inactivity. Sign in again.",
+    50173: "Your session was revoked (for example after a password change). Sign in again.",
+    70008: "The sign-in code expired. Sign in again.",
+    70043: "Your session expired under a Conditional Access sign-in frequency policy. Sign in again.",
+    7000218: "The app registration does not allow public-client flows. In the Entra admin centre, "
+    "open the app's Authentication page and set 'Allow public client flows' to Yes.",
+    50011: "The app registration lacks the redirect URI http://localhost. Add it under "
+    "Authentication > Mobile and desktop applications.",
+    500113: "The app registration has no reply address. Add http://localhost under Authentication > "
+    "Mobile and desktop applications.",
+    700016: "The app (LOCAL_MCP_CLIENT_ID) was not found in this tenant. Check LOCAL_MCP_CLIENT_ID and "
+    "LOCAL_MCP_TENANT_ID.",
+    90002: "The tenant in LOCAL_MCP_TENANT_ID / LOCAL_MCP_AUTHORITY was not found. Check it.",
+    50020: "This account is not a member of the configured tenant. Sign in with an account of that "
+    "tenant or set LOCAL_MCP_TENANT_ID.",
+    50126: "The user name or password was wrong. Sign in again.",
+    50105: "Your account is not assigned to this app. Ask your administrator to assign you.",
+}
+
+_AADSTS = re.compile(r"AADSTS(\d+)")
+
+
+def error_codes(result: Mapping[str, Any]) -> list[int]:
+    codes = [int(c) for c in result.get("error_codes") or [] if str(c).isdigit()]
+    if not codes:
+        codes = [int(m) for m in _AADSTS.findall(str(result.get("error_description") or ""))]
+    return codes
+
+
+def first_line(text: str) -> str:
+    """The AADSTS line of an error description, without trace and correlation ids."""
+    return (text or "").strip().splitlines()[0][:300] if (text or "").strip() else ""
+
+
+def needs_interaction(result: Mapping[str, Any]) -> bool:
+    """True when MSAL's silent answer means: ask the user (not: try again later)."""
+    if result.get("error") in INTERACTION_ERRORS:
+        return True
+    return any(code in (65001, 50076, 50079, 700082, 50173, 70043) for code in error_codes(result))
+
+
+def sign_in_failure(result: Mapping[str, Any], *, action: str) -> SignInFailedError:
+    """A SignInFailedError for an MSAL error dict; `action` names what was attempted."""
+    error = str(result.get("error") or "unknown_error")
+    codes = error_codes(result)
+    described = first_line(str(result.get("error_description") or ""))
+    steps = [_NEXT_STEPS[c] for c in codes if c in _NEXT_STEPS]
+    if not steps:
+        steps = [_default_step(error)]
+    detail = f" ({described})" if described else ""
+    return SignInFailedError(f"{action} failed: {error}{detail}. {' '.join(steps)}", error=error, codes=codes)
+
+
+def interaction_required(result: Mapping[str, Any], *, scopes: list[str], claims: str | None) -> AuthenticationRequiredError:
+    codes = error_codes(result)
+    steps = " ".join(_NEXT_STEPS[c] for c in codes if c in _NEXT_STEPS) or "Sign in again."
+    return AuthenticationRequiredError(
+        f"Sign-in required: {result.get('error', 'no cached account')}. {steps} "
+        "Call the sign_in tool, or run `local-mcp login` in a terminal.",
+        scopes=scopes,
+        claims=claims,
+    )
+
+
+def _default_step(error: str) -> str:
+    if error in ("temporarily_unavailable", "server_error"):
+        return "The identity provider is having trouble; try again in a minute."
+    if error in ("access_denied", "authorization_declined"):
+        return "The sign-in was cancelled or declined; call sign_in to try again."
+    if error == "expired_token":
+        return "The device code expired before the sign-in finished; call the tool again for a new code."
+    if error == "timeout":
+        return "The sign-in was not completed in time; call sign_in to try again (LOCAL_MCP_SIGN_IN_TIMEOUT sets the limit)."
+    return "Try signing in again; if it keeps failing, run `local-mcp login` in a terminal to see the details."

@@ -1,0 +1,33 @@
+"""How a waiting sign-in reaches the user without stdout: a reporter set per tool call.
+
+The token provider runs deep inside a Graph call, far from the MCP request. The
+tool layer puts a reporter in this context variable; the provider calls it while
+a browser sign-in waits, and it turns into MCP progress notifications.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from typing import Protocol
+
+logger = logging.getLogger(__name__)
+
+
+class SignInReporter(Protocol):
+    async def __call__(self, message: str, elapsed: float, total: float) -> None: ...
+
+
+current_reporter: contextvars.ContextVar[SignInReporter | None] = contextvars.ContextVar(
+    "local_mcp_sign_in_reporter", default=None
+)
+
+
+async def report(message: str, elapsed: float, total: float) -> None:
+    reporter = current_reporter.get()
+    if reporter is None:
+        return
+    try:
+        await reporter(message, elapsed, total)
+    except Exception as exc:  # a client that went away must not break the sign-in
+        logger.debug("Could not report sign-in progress: %s", type(exc).__name__)

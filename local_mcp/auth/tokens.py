@@ -1,0 +1,505 @@
+"""TokenProvider: where every access token is acquired.
+
+    get_token(resource, scopes)
+      1. memory        a token this process already holds, valid for 5+ minutes: no I/O at all
+      2. silent        MSAL: the persistent cache, then the refresh token (one refresh per
+                       resource+scopes, however many callers wait for it)
+      3. interactive   only when MSAL says interaction is required, one at a time:
+                       broker -> system browser -> device code (see sign_in.py)
+
+MSAL itself is imported and built on the first token request, never at start-up.
+Blocking MSAL calls run in worker threads; the event loop keeps serving.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+
+from ..errors import AuthError, CacheUnavailableError, DeviceCodePendingError, DeviceCodePrompt, SignInFailedError
+from . import progress
+from .account import AccountRecord, AccountStore
+from .cache import CacheInfo, open_token_cache
+from .msal_app import HTTP_CACHE_FILE_NAME, PersistentHttpCache, build_public_client
+from .msal_errors import interaction_required, needs_interaction, sign_in_failure
+from .resource import TokenRequest, build_token_request, short_names
+from .sign_in import device_prompt, effective_mode, sign_in_interactively, start_device_flow
+
+logger = logging.getLogger(__name__)
+
+# MSAL refreshes a token with under five minutes left; so do we.
+EXPIRY_MARGIN_SECONDS = 300
+PROGRESS_INTERVAL_SECONDS = 5.0
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    token: str = field(repr=False)  # never in a repr, a log line or a tool result
+    expires_on: float
+    resource: str
+    scopes: tuple[str, ...]
+
+    def valid_for(self, seconds: float) -> bool:
+        return self.expires_on - time.time() > seconds
+
+
+@dataclass
+class PendingDeviceFlow:
+    """A device-code sign-in waiting for the user, polled in the background."""
+
+    prompt: DeviceCodePrompt
+    request: TokenRequest
+    flow: dict[str, Any] = field(repr=False)  # holds the secret device_code
+    done: anyio.Event = field(default_factory=anyio.Event)
+    error: AuthError | None = None
+    announced: bool = False
+
+    def claim_announcement(self) -> bool:
+        """True for the first caller only, so one sign-in is announced to the user once."""
+        if self.announced:
+            return False
+        self.announced = True
+        return True
+
+    def covers(self, request: TokenRequest) -> bool:
+        return self.request.resource == request.resource and set(request.scopes) <= set(self.request.scopes)
+
+
+@dataclass(frozen=True)
+class AuthStatus:
+    signed_in: bool
+    username: str | None
+    authority: str
+    auth_mode: str
+    effective_auth_mode: str
+    cache_backend: str | None
+    cache_path: str | None
+    cache_encrypted: bool | None
+    cache_problem: str | None
+    granted_scopes: dict[str, list[str]]
+    pending_sign_in: DeviceCodePrompt | None
+
+
+class TokenProvider:
+    """Resource-scoped access tokens for the signed-in user. Use as `async with TokenProvider(settings)`."""
+
+    def __init__(
+        self,
+        settings: Any,
+        *,
+        app_factory: Callable[[Any, Any, Any], Any] | None = None,
+        cache_opener: Callable[[Any], tuple[Any, CacheInfo]] | None = None,
+    ) -> None:
+        self.settings = settings
+        # Seams for unit tests: a fake MSAL application and an in-memory cache.
+        self._app_factory = app_factory
+        self._cache_opener = cache_opener or open_token_cache
+        self._app: Any = None
+        self._token_cache: Any = None
+        self._cache_info: CacheInfo | None = None
+        self._http_cache: PersistentHttpCache | None = None
+        self._store: AccountStore | None = None
+        self._record: AccountRecord | None = None
+        self._record_loaded = False
+        self._memory: dict[tuple[str, tuple[str, ...]], AccessToken] = {}
+        self._key_locks: dict[tuple[str, tuple[str, ...]], anyio.Lock] = {}
+        self._setup_lock = anyio.Lock()
+        self._interaction_lock = anyio.Lock()
+        self._pending: PendingDeviceFlow | None = None
+        self._task_group: Any = None
+        self._closed = False
+
+    # ----- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> TokenProvider:
+        self._task_group = anyio.create_task_group()
+        await self._task_group.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        self._closed = True
+        self._abort_pending()
+        tg, self._task_group = self._task_group, None
+        if tg is not None:
+            tg.cancel_scope.cancel()
+            await tg.__aexit__(*exc_info)
+
+    # ----- the public surface ------------------------------------------------------------------
+
+    async def get_token(
+        self,
+        resource: str | None,
+        scopes: Iterable[str],
+        *,
+        claims: str | None = None,
+        extra_query_params: Mapping[str, Any] | None = None,
+        extra_body_params: Mapping[str, Any] | None = None,
+        interactive: bool = True,
+    ) -> AccessToken:
+        """An access token for `resource` with `scopes`: memory, then silent, then sign-in."""
+        request = build_token_request(
+            resource, scopes, extra_query_params=extra_query_params, extra_body_params=extra_body_params
+        )
+        if claims is None:
+            held = self._memory.get(request.key)
+            if held is not None and held.valid_for(EXPIRY_MARGIN_SECONDS):
+                return held
+        lock = self._key_locks.setdefault(request.key, anyio.Lock())
+        async with lock:
+            if claims is None:  # another caller may have refreshed it while we waited
+                held = self._memory.get(request.key)
+                if held is not None and held.valid_for(EXPIRY_MARGIN_SECONDS):
+                    return held
+            await self._ensure_app()
+            result = await self._in_thread(self._silent_blocking, request, claims)
+            if result is not None and "access_token" in result:
+                return await self._accept(result, request, interactive=False)
+            if result is not None and not needs_interaction(result):
+                raise sign_in_failure(result, action="Refreshing the access token")
+            if not interactive:
+                raise interaction_required(result or {}, scopes=list(request.scopes), claims=claims)
+            return await self._interact(request, claims)
+
+    async def sign_in(self, resource: str, scopes: Iterable[str], *, force: bool = False) -> AccessToken:
+        """Sign in now (or add consent for more scopes). `force` skips the cache (switch account)."""
+        if not force:
+            return await self.get_token(resource, scopes)
+        request = build_token_request(resource, scopes)
+        await self._ensure_app()
+        return await self._interact(request, None, try_silent_first=False)
+
+    async def sign_out(self) -> list[str]:
+        """Remove the signed-in account and its tokens from the cache. Returns the usernames removed."""
+        await self._ensure_app()
+        removed = await self._in_thread(self._sign_out_blocking)
+        self._memory.clear()
+        self._abort_pending()
+        return removed
+
+    def pending_device_flow(self) -> PendingDeviceFlow | None:
+        pending = self._pending
+        return pending if pending is not None and not pending.done.is_set() else None
+
+    async def wait_for_device_flow(self, pending: PendingDeviceFlow, timeout: float, *, label: str = "") -> None:
+        """Wait (with progress) until the user finished the device-code sign-in; raise if it failed."""
+        start = time.monotonic()
+        while not pending.done.is_set():
+            remaining = max(0.0, pending.prompt.expires_at - time.time())
+            elapsed = time.monotonic() - start
+            if elapsed >= timeout or remaining <= 0:
+                raise SignInFailedError(
+                    "The device-code sign-in was not completed in time. Call the tool again for a new code.",
+                    error="timeout",
+                )
+            await progress.report(
+                label or f"Waiting for you to enter the code at {pending.prompt.verification_uri}",
+                elapsed,
+                float(timeout),
+            )
+            with anyio.move_on_after(min(PROGRESS_INTERVAL_SECONDS, timeout - elapsed)):
+                await pending.done.wait()
+        if pending.error is not None:
+            raise pending.error
+
+    async def status(self) -> AuthStatus:
+        """Who is signed in and where the tokens live; makes no network call and returns no token."""
+        problem = None
+        try:
+            await self._ensure_cache()
+        except CacheUnavailableError as exc:
+            problem = str(exc)
+        record = await self._in_thread(self._load_record)
+        info = self._cache_info
+        try:
+            effective = effective_mode(self.settings)
+        except Exception as exc:  # a forced broker on Linux: say so rather than fail the status
+            effective = f"unavailable ({exc})"
+        return AuthStatus(
+            signed_in=record is not None,
+            username=record.username if record else None,
+            authority=self.settings.authority,
+            auth_mode=self.settings.auth_mode,
+            effective_auth_mode=effective,
+            cache_backend=info.backend if info else None,
+            cache_path=str(info.path) if info else None,
+            cache_encrypted=info.encrypted if info else None,
+            cache_problem=problem,
+            granted_scopes=dict(record.granted_scopes) if record else {},
+            pending_sign_in=self.pending_device_flow().prompt if self.pending_device_flow() else None,
+        )
+
+    # ----- building MSAL lazily --------------------------------------------------------------------
+
+    async def _ensure_cache(self) -> None:
+        if self._token_cache is not None:
+            return
+        async with self._setup_lock:
+            if self._token_cache is None:
+                token_cache, info = await self._in_thread(self._cache_opener, self.settings)
+                self._token_cache, self._cache_info = token_cache, info
+
+    async def _ensure_app(self) -> None:
+        if self._app is not None:
+            return
+        await self._ensure_cache()
+        async with self._setup_lock:
+            if self._app is None:
+                self._app = await self._in_thread(self._build_app_blocking)
+
+    def _build_app_blocking(self) -> Any:
+        directory = self.settings.resolved_cache_dir()
+        self._http_cache = PersistentHttpCache(directory / HTTP_CACHE_FILE_NAME)
+        use_broker = effective_mode(self.settings) == "broker" if self.settings.auth_mode in ("auto", "broker") else False
+        factory = self._app_factory or functools.partial(build_public_client, use_broker=use_broker)
+        app = factory(self.settings, self._token_cache, self._http_cache)
+        self._http_cache.save_if_changed()
+        return app
+
+    # ----- silent ----------------------------------------------------------------------------------
+
+    def _silent_blocking(self, request: TokenRequest, claims: str | None) -> dict[str, Any] | None:
+        account = self._find_account_blocking()
+        if account is None:
+            return None
+        kwargs: dict[str, Any] = {"claims_challenge": claims}
+        if request.extra_body_params:
+            kwargs["data"] = dict(request.extra_body_params)
+        result = self._app.acquire_token_silent_with_error(request.msal_scopes, account, **kwargs)
+        if self._http_cache is not None:
+            self._http_cache.save_if_changed()
+        return result
+
+    def _find_account_blocking(self) -> dict[str, Any] | None:
+        record = self._load_record()
+        accounts = self._app.get_accounts()
+        if record is not None:
+            for account in accounts:
+                if account.get("home_account_id") == record.home_account_id:
+                    return account
+            return None
+        if len(accounts) == 1:  # a cache without our record (e.g. written by `local-mcp login` of an older version)
+            return accounts[0]
+        return None
+
+    # ----- interactive -----------------------------------------------------------------------------
+
+    async def _interact(self, request: TokenRequest, claims: str | None, *, try_silent_first: bool = True) -> AccessToken:
+        async with self._interaction_lock:
+            if try_silent_first and claims is None:
+                # Whoever held the lock before us may have just signed in with these scopes.
+                result = await self._in_thread(self._silent_blocking, request, None)
+                if result is not None and "access_token" in result:
+                    return await self._accept(result, request, interactive=False)
+            mode = effective_mode(self.settings)
+            if mode == "device_code":
+                return await self._device_code(request, claims)
+            record = await self._in_thread(self._load_record)
+            blocking = functools.partial(
+                sign_in_interactively,
+                self._app,
+                request,
+                mode=mode,
+                timeout=self.settings.sign_in_timeout,
+                login_hint=record.username if record else None,
+                claims=claims,
+            )
+            what = "the sign-in window" if mode == "broker" else "your browser"
+            result = await self._run_with_progress(
+                blocking, f"Waiting for you to sign in to Microsoft in {what}", float(self.settings.sign_in_timeout)
+            )
+            if "access_token" in result:
+                return await self._accept(result, request, interactive=True)
+            raise sign_in_failure(result, action=f"The {mode.replace('_', ' ')} sign-in")
+
+    async def _device_code(self, request: TokenRequest, claims: str | None) -> AccessToken:
+        pending = self._pending
+        if pending is not None and not pending.done.is_set() and pending.covers(request):
+            raise DeviceCodePendingError(pending.prompt, scopes=list(request.scopes))
+        if pending is not None and pending.done.is_set():
+            self._pending = None
+            if pending.error is not None and pending.covers(request):
+                raise pending.error  # say once why the last attempt failed; the next call starts afresh
+        elif pending is not None:
+            self._abort_pending()  # it was for other scopes: replace it
+        flow = await self._in_thread(start_device_flow, self._app, request, claims)
+        if "user_code" not in flow:
+            raise sign_in_failure(flow, action="Starting the device-code sign-in")
+        pending = PendingDeviceFlow(prompt=device_prompt(flow), request=request, flow=flow)
+        self._pending = pending
+        if self._task_group is None:
+            raise RuntimeError("TokenProvider must be entered (async with) before a device-code sign-in")
+        self._task_group.start_soon(self._poll_device_flow, pending, claims)
+        logger.info("Device-code sign-in started; waiting for the user at %s", pending.prompt.verification_uri)
+        raise DeviceCodePendingError(pending.prompt, scopes=list(request.scopes))
+
+    async def _poll_device_flow(self, pending: PendingDeviceFlow, claims: str | None) -> None:
+        try:
+            result = await anyio.to_thread.run_sync(
+                functools.partial(self._app.acquire_token_by_device_flow, pending.flow, claims_challenge=claims),
+                abandon_on_cancel=True,
+            )
+            if "access_token" in result:
+                await self._accept(result, pending.request, interactive=True)
+            else:
+                pending.error = sign_in_failure(result, action="The device-code sign-in")
+        except AuthError as exc:
+            pending.error = exc
+        except Exception as exc:
+            logger.warning("Device-code sign-in failed: %s", type(exc).__name__)
+            pending.error = SignInFailedError(f"The device-code sign-in failed ({type(exc).__name__}). Try again.")
+        finally:
+            pending.done.set()
+
+    def _abort_pending(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None and not pending.done.is_set():
+            pending.flow["expires_at"] = 0  # MSAL's documented way to stop its polling loop
+
+    async def _run_with_progress(self, blocking: Callable[[], T], message: str, total: float) -> T:
+        """Run a blocking sign-in in a thread, sending progress every few seconds until it ends."""
+        outcome: dict[str, Any] = {}
+        finished = anyio.Event()
+
+        async def run() -> None:
+            try:
+                outcome["value"] = await anyio.to_thread.run_sync(blocking, abandon_on_cancel=True)
+            except Exception as exc:
+                outcome["error"] = exc
+            finally:
+                finished.set()
+
+        start = time.monotonic()
+        async with anyio.create_task_group() as group:
+            group.start_soon(run)
+            while not finished.is_set():
+                await progress.report(message, time.monotonic() - start, total)
+                with anyio.move_on_after(PROGRESS_INTERVAL_SECONDS):
+                    await finished.wait()
+        if "error" in outcome:
+            raise self._translate(outcome["error"])
+        return outcome["value"]
+
+    # ----- after success -------------------------------------------------------------------------
+
+    async def _accept(self, result: dict[str, Any], request: TokenRequest, *, interactive: bool) -> AccessToken:
+        token = AccessToken(
+            token=result["access_token"],
+            expires_on=time.time() + int(result.get("expires_in") or 0),
+            resource=request.resource,
+            scopes=request.scopes,
+        )
+        self._memory[request.key] = token
+        granted = short_names(str(result.get("scope") or " ".join(request.msal_scopes)).split())
+        await self._in_thread(self._remember_blocking, result, request.resource, granted, interactive)
+        return token
+
+    def _remember_blocking(self, result: dict[str, Any], resource: str, granted: list[str], interactive: bool) -> None:
+        if self._http_cache is not None:
+            self._http_cache.save_if_changed()
+        record = self._load_record()
+        if interactive or record is None:
+            claims = result.get("id_token_claims") or {}
+            account = self._account_for_claims(claims)
+            if account is not None and (record is None or record.home_account_id != account["home_account_id"]):
+                record = AccountRecord(
+                    home_account_id=account["home_account_id"],
+                    username=account.get("username") or claims.get("preferred_username") or "",
+                    authority=self.settings.authority,
+                )
+                logger.info("Signed in as %s", record.username)
+                record.grant(resource, granted)
+                self._save_record(record)
+                return
+        if record is not None and record.grant(resource, granted):
+            self._save_record(record)
+
+    def _account_for_claims(self, claims: Mapping[str, Any]) -> dict[str, Any] | None:
+        accounts = self._app.get_accounts()
+        oid, username = claims.get("oid"), claims.get("preferred_username")
+        for account in accounts:
+            if oid and account.get("local_account_id") == oid:
+                return account
+        for account in accounts:
+            if username and str(account.get("username", "")).lower() == str(username).lower():
+                return account
+        return accounts[0] if len(accounts) == 1 else None
+
+    def _sign_out_blocking(self) -> list[str]:
+        record = self._load_record()
+        removed = []
+        for account in self._app.get_accounts():
+            if record is None or account.get("home_account_id") == record.home_account_id:
+                self._app.remove_account(account)
+                removed.append(str(account.get("username") or ""))
+        self._account_store().clear()
+        self._record, self._record_loaded = None, True
+        return removed
+
+    # ----- the account record ----------------------------------------------------------------------
+
+    def _account_store(self) -> AccountStore:
+        if self._store is None:
+            self._store = AccountStore(self.settings.resolved_cache_dir())
+        return self._store
+
+    def _load_record(self) -> AccountRecord | None:
+        # Re-read each time: another process (or `local-mcp login`) may have changed it.
+        self._record = self._account_store().load()
+        self._record_loaded = True
+        return self._record
+
+    def _save_record(self, record: AccountRecord) -> None:
+        self._account_store().save(record)
+        self._record, self._record_loaded = record, True
+
+    # ----- threads and error translation -----------------------------------------------------------
+
+    async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        try:
+            return await anyio.to_thread.run_sync(functools.partial(fn, *args))
+        except AuthError:
+            raise
+        except Exception as exc:
+            raise self._translate(exc) from exc
+
+    def _translate(self, exc: Exception) -> Exception:
+        """MSAL and msal-extensions exceptions become ours, with what to do next."""
+        if isinstance(exc, (AuthError,)):
+            return exc
+        name = type(exc).__name__
+        if name in ("LockError", "LockException", "AlreadyLocked", "Timeout"):
+            lock = f"{self.settings.resolved_cache_dir()}/token_cache.bin.lockfile"
+            return CacheUnavailableError(
+                f"The token cache is locked by another process. If no other local-mcp is running, delete {lock} and try again."
+            )
+        if name in ("PersistenceDecryptionError", "PersistenceError", "PersistenceEncryptionError"):
+            return CacheUnavailableError(
+                f"The token cache could not be read or written ({name}). Run `local-mcp logout` to reset it."
+            )
+        if name == "MsalServiceError" or "ConnectionError" in name or name in ("Timeout", "ReadTimeout", "SSLError"):
+            return SignInFailedError(
+                f"Could not reach the identity provider at {self.settings.authority_host} ({name}). "
+                "Check the network (and LOCAL_MCP_AUTHORITY), then try again.",
+                error=name,
+            )
+        if isinstance(exc, ValueError) and "authority configuration" in str(exc):
+            return SignInFailedError(
+                f"Could not read the OpenID configuration of {self.settings.authority}. "
+                "Check LOCAL_MCP_AUTHORITY / LOCAL_MCP_TENANT_ID and the network, then try again.",
+                error="authority_unreachable",
+            )
+        if isinstance(exc, ValueError) and "invalid_instance" in str(exc):
+            return SignInFailedError(
+                f"The authority {self.settings.authority} is not known to Microsoft. Check LOCAL_MCP_AUTHORITY.",
+                error="invalid_instance",
+            )
+        return exc

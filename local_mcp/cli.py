@@ -1,0 +1,176 @@
+"""The `local-mcp` command: serve (the default), login, logout, status.
+
+Exit codes: 0 success, 1 the operation failed, 2 bad configuration or usage.
+While serving, stdout belongs to MCP; the subcommands write their results to stdout
+and everything else to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from ._version import __version__
+from .config import SETTINGS, Settings
+from .errors import ConfigError, DeviceCodePendingError, LocalMcpError
+from .logs import configure_logging
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("configuration (each flag has an environment variable twin)")
+    for setting in SETTINGS:
+        if setting.is_bool:
+            group.add_argument(
+                setting.flag, dest=setting.name, action="store_const", const=True, default=argparse.SUPPRESS,
+                help=f"{setting.help} [{setting.env}=1]",
+            )
+        else:
+            group.add_argument(setting.flag, dest=setting.name, default=argparse.SUPPRESS, metavar="VALUE",
+                               help=f"{setting.help} [{setting.env}]")
+
+    parser = argparse.ArgumentParser(
+        prog="local-mcp",
+        description="Local MCP server for Microsoft 365 (Microsoft Graph), signed in as you. "
+        "With no command it serves MCP on stdio.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"local-mcp {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("serve", parents=[common], help="serve MCP on stdio (the default)")
+    login = commands.add_parser("login", parents=[common], help="sign in from this terminal")
+    login.add_argument("--scopes", nargs="+", default=["User.Read"], metavar="SCOPE",
+                       help="Graph scopes to consent to (default: User.Read)")
+    login.add_argument("--force", action="store_true", help="sign in again even if a token is cached")
+    commands.add_parser("logout", parents=[common], help="remove the account and its tokens from the cache")
+    status = commands.add_parser("status", parents=[common], help="show account, authority and cache (no tokens)")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    return {s.name: getattr(args, s.name, None) for s in SETTINGS if getattr(args, s.name, None) is not None}
+
+
+def _out(text: str) -> None:
+    print(text, file=sys.stdout, flush=True)  # stdout-ok: subcommand output; never runs while serving
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.load(overrides=_overrides(args))
+    except ConfigError as exc:
+        _err(f"local-mcp: configuration error: {exc}")
+        return EXIT_USAGE
+    configure_logging(settings.log_level)
+    command = args.command or "serve"
+    if command == "serve":
+        return _serve(settings)
+    import anyio
+
+    try:
+        if command == "login":
+            return anyio.run(_login, settings, args.scopes, args.force)
+        if command == "logout":
+            return anyio.run(_logout, settings)
+        return anyio.run(_status, settings, args.json)
+    except ConfigError as exc:
+        _err(f"local-mcp: configuration error: {exc}")
+        return EXIT_USAGE
+    except LocalMcpError as exc:
+        _err(f"local-mcp: {exc}")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        _err("local-mcp: cancelled")
+        return EXIT_FAILED
+
+
+def _serve(settings: Settings) -> int:
+    from .server import create_server
+
+    server = create_server(settings)
+    server.run("stdio")
+    return EXIT_OK
+
+
+async def _login(settings: Settings, scopes: list[str], force: bool) -> int:
+    from .auth import progress
+    from .auth.tokens import TokenProvider
+
+    last_message = ""
+
+    async def reporter(message: str, elapsed: float, total: float) -> None:
+        nonlocal last_message
+        if message != last_message:
+            _err(message + " ...")
+            last_message = message
+
+    progress.current_reporter.set(reporter)
+    async with TokenProvider(settings) as tokens:
+        try:
+            await tokens.sign_in(settings.graph_resource, scopes, force=force)
+        except DeviceCodePendingError as pending_error:
+            _err(pending_error.prompt.message)
+            pending = tokens.pending_device_flow()
+            if pending is not None:
+                await tokens.wait_for_device_flow(pending, float(settings.sign_in_timeout), label="Waiting for you to sign in")
+        status = await tokens.status()
+    _out(f"Signed in as {status.username} ({', '.join(status.granted_scopes.get(settings.graph_resource, []))}).")
+    return EXIT_OK
+
+
+async def _logout(settings: Settings) -> int:
+    from .auth.tokens import TokenProvider
+
+    async with TokenProvider(settings) as tokens:
+        removed = await tokens.sign_out()
+    _out(f"Signed out {', '.join(removed)}." if removed else "Nobody was signed in.")
+    return EXIT_OK
+
+
+async def _status(settings: Settings, as_json: bool) -> int:
+    from .auth.tokens import TokenProvider
+
+    async with TokenProvider(settings) as tokens:
+        status = await tokens.status()
+    data = {
+        "signed_in": status.signed_in,
+        "username": status.username,
+        "authority": status.authority,
+        "graph_url": settings.graph_url,
+        "auth_mode": status.auth_mode,
+        "effective_auth_mode": status.effective_auth_mode,
+        "cache": {
+            "backend": status.cache_backend,
+            "path": status.cache_path,
+            "encrypted": status.cache_encrypted,
+            "problem": status.cache_problem,
+        },
+        "granted_scopes": status.granted_scopes,
+    }
+    if as_json:
+        _out(json.dumps(data, indent=2))
+        return EXIT_OK
+    _out(f"Account:     {status.username or 'not signed in'}")
+    _out(f"Authority:   {status.authority}")
+    _out(f"Graph:       {settings.graph_url}")
+    _out(f"Sign-in:     {status.auth_mode} (now: {status.effective_auth_mode})")
+    if status.cache_problem:
+        _out(f"Token cache: unavailable - {status.cache_problem}")
+    else:
+        protection = "encrypted" if status.cache_encrypted else "PLAINTEXT (0600)"
+        _out(f"Token cache: {status.cache_backend}, {protection}, {status.cache_path}")
+    for resource, granted in status.granted_scopes.items():
+        _out(f"Scopes:      {resource}: {' '.join(granted)}")
+    return EXIT_OK

@@ -1,0 +1,235 @@
+"""Settings: read once from LOCAL_MCP_* variables and command-line flags, validated once.
+
+Nothing here imports MSAL, msgraph or platformdirs: the server must answer
+`initialize` before any of them is loaded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+
+AuthMode = Literal["auto", "broker", "browser", "device_code"]
+AUTH_MODES: tuple[str, ...] = ("auto", "broker", "browser", "device_code")
+
+# Microsoft Graph Command Line Tools: a Microsoft-published public client that
+# allows the browser and device-code flows and is pre-consented in many tenants.
+DEFAULT_CLIENT_ID = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
+DEFAULT_TENANT = "organizations"
+DEFAULT_SIGN_IN_TIMEOUT = 300
+APP_NAME = "local-mcp"
+
+
+@dataclass(frozen=True)
+class Cloud:
+    name: str
+    authority_host: str
+    graph_url: str
+
+
+CLOUDS: dict[str, Cloud] = {
+    "public": Cloud("public", "login.microsoftonline.com", "https://graph.microsoft.com/v1.0"),
+    "usgov": Cloud("usgov", "login.microsoftonline.us", "https://graph.microsoft.us/v1.0"),
+    "china": Cloud("china", "login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn/v1.0"),
+}
+KNOWN_AUTHORITY_HOSTS = frozenset(cloud.authority_host for cloud in CLOUDS.values()) | {
+    "login.windows.net",
+    "login.microsoft.com",
+    "sts.windows.net",
+}
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-zA-Z0-9-]{1,63}\.)+[a-zA-Z]{2,63}$")
+_TENANT_WORDS = ("organizations", "common", "consumers")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration knob: its env variable, its flag, and how to read it."""
+
+    name: str
+    env: str
+    flag: str
+    help: str
+    is_bool: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("client_id", "LOCAL_MCP_CLIENT_ID", "--client-id", "application (client) id of the public client app"),
+    Setting("tenant_id", "LOCAL_MCP_TENANT_ID", "--tenant-id", "tenant id or domain, or organizations / common / consumers"),
+    Setting("cloud", "LOCAL_MCP_CLOUD", "--cloud", "public, usgov or china: sets the authority and Graph hosts together"),
+    Setting("authority", "LOCAL_MCP_AUTHORITY", "--authority", "full authority URL; overrides --cloud and --tenant-id"),
+    Setting("graph_url", "LOCAL_MCP_GRAPH_URL", "--graph-url", "Graph base URL including the version, e.g. https://graph.microsoft.com/v1.0"),
+    Setting("auth_mode", "LOCAL_MCP_AUTH_MODE", "--auth-mode", "auto, broker, browser or device_code"),
+    Setting("cache_dir", "LOCAL_MCP_CACHE_DIR", "--cache-dir", "folder for the token cache and the account record"),
+    Setting(
+        "allow_unencrypted_cache",
+        "LOCAL_MCP_ALLOW_UNENCRYPTED_CACHE",
+        "--allow-unencrypted-cache",
+        "allow a plaintext token cache (mode 0600) when encryption is impossible",
+        is_bool=True,
+    ),
+    Setting("sign_in_timeout", "LOCAL_MCP_SIGN_IN_TIMEOUT", "--sign-in-timeout", "seconds an interactive sign-in may take"),
+    Setting("log_level", "LOCAL_MCP_LOG_LEVEL", "--log-level", "DEBUG, INFO, WARNING or ERROR (logs go to stderr)"),
+)
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated configuration. Build it with `Settings.load()` (env + flags) or directly in tests."""
+
+    client_id: str = DEFAULT_CLIENT_ID
+    tenant_id: str = DEFAULT_TENANT
+    cloud: str = "public"
+    authority: str = ""  # filled by validation when empty
+    graph_url: str = ""  # filled by validation when empty
+    auth_mode: AuthMode = "auto"
+    cache_dir: Path | None = None  # None: platformdirs' user data dir, resolved lazily
+    allow_unencrypted_cache: bool = False
+    sign_in_timeout: int = DEFAULT_SIGN_IN_TIMEOUT
+    log_level: str = "WARNING"
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    # ----- derived values -------------------------------------------------------------------
+
+    @property
+    def graph_resource(self) -> str:
+        """The resource (audience) that Graph tokens are requested for: the Graph URL's origin."""
+        parts = urlsplit(self.graph_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def graph_host(self) -> str:
+        return urlsplit(self.graph_url).hostname or ""
+
+    @property
+    def authority_host(self) -> str:
+        return urlsplit(self.authority).hostname or ""
+
+    @property
+    def authority_is_known_to_microsoft(self) -> bool:
+        """MSAL's instance discovery only works for Microsoft's own hosts; others need it off."""
+        return self.authority_host in KNOWN_AUTHORITY_HOSTS
+
+    def resolved_cache_dir(self) -> Path:
+        """Where the token cache lives. platformdirs is imported only when this is first needed."""
+        if self.cache_dir is not None:
+            return self.cache_dir
+        import platformdirs
+
+        return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
+        """Read LOCAL_MCP_* from `environ` (default os.environ); `overrides` (flags) win."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            raw = env.get(setting.env)
+            if raw is not None and raw.strip() != "":
+                values[setting.name] = _parse(setting, raw.strip())
+        for name, value in (overrides or {}).items():
+            if value is not None:
+                setting = next(s for s in SETTINGS if s.name == name)
+                values[name] = value if not isinstance(value, str) else _parse(setting, value.strip())
+        return cls(**values)
+
+    def with_changes(self, **changes: Any) -> Settings:
+        """A copy with some values changed (authority/graph_url re-derived unless given)."""
+        if "cloud" in changes or "tenant_id" in changes:
+            changes.setdefault("authority", "")
+            changes.setdefault("graph_url", "")
+        return replace(self, **changes)
+
+
+def _parse(setting: Setting, raw: str) -> Any:
+    if setting.is_bool:
+        lowered = raw.lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ConfigError(f"{setting.env} must be 1 or 0 (got {raw!r}).")
+    if setting.name == "sign_in_timeout":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{setting.env} must be a whole number of seconds (got {raw!r}).") from None
+    if setting.name == "cache_dir":
+        return Path(raw).expanduser()
+    return raw
+
+
+def _validate(settings: Settings) -> None:
+    # frozen dataclass: derived defaults are filled with object.__setattr__, once.
+    set_ = object.__setattr__
+
+    if not _GUID.match(settings.client_id):
+        raise ConfigError(
+            f"LOCAL_MCP_CLIENT_ID must be an application (client) id, a GUID (got {settings.client_id!r})."
+        )
+    tenant = settings.tenant_id
+    if not (tenant.lower() in _TENANT_WORDS or _GUID.match(tenant) or _DOMAIN.match(tenant)):
+        raise ConfigError(
+            "LOCAL_MCP_TENANT_ID must be a tenant id (GUID), a domain such as contoso.onmicrosoft.com, "
+            f"or one of organizations, common, consumers (got {tenant!r})."
+        )
+    cloud = CLOUDS.get(settings.cloud.lower())
+    if cloud is None:
+        raise ConfigError(f"LOCAL_MCP_CLOUD must be one of {', '.join(CLOUDS)} (got {settings.cloud!r}).")
+    set_(settings, "cloud", cloud.name)
+
+    authority = settings.authority or f"https://{cloud.authority_host}/{tenant}"
+    authority = authority.rstrip("/")
+    parts = urlsplit(authority)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ConfigError(
+            f"LOCAL_MCP_AUTHORITY must be an https URL such as https://login.microsoftonline.com/<tenant> "
+            f"(got {settings.authority!r}); MSAL refuses other schemes."
+        )
+    if parts.query or parts.fragment or len([p for p in parts.path.split("/") if p]) < 1:
+        raise ConfigError(
+            f"LOCAL_MCP_AUTHORITY must be https://<host>/<tenant> with no query (got {settings.authority!r})."
+        )
+    set_(settings, "authority", authority)
+
+    graph_url = (settings.graph_url or cloud.graph_url).rstrip("/")
+    gparts = urlsplit(graph_url)
+    if gparts.scheme != "https" or not gparts.hostname:
+        raise ConfigError(f"LOCAL_MCP_GRAPH_URL must be an https URL (got {settings.graph_url!r}).")
+    if not re.search(r"/(v1\.0|beta)$", gparts.path):
+        raise ConfigError(
+            "LOCAL_MCP_GRAPH_URL must include the API version, e.g. https://graph.microsoft.com/v1.0 "
+            f"(got {settings.graph_url!r})."
+        )
+    if gparts.query or gparts.fragment:
+        raise ConfigError(f"LOCAL_MCP_GRAPH_URL must not have a query (got {settings.graph_url!r}).")
+    set_(settings, "graph_url", graph_url)
+
+    mode = settings.auth_mode.lower().replace("-", "_")
+    if mode not in AUTH_MODES:
+        raise ConfigError(f"LOCAL_MCP_AUTH_MODE must be one of {', '.join(AUTH_MODES)} (got {settings.auth_mode!r}).")
+    set_(settings, "auth_mode", mode)
+
+    if not 10 <= settings.sign_in_timeout <= 3600:
+        raise ConfigError(
+            f"LOCAL_MCP_SIGN_IN_TIMEOUT must be between 10 and 3600 seconds (got {settings.sign_in_timeout})."
+        )
+    level = settings.log_level.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"LOCAL_MCP_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR (got {settings.log_level!r}).")
+    set_(settings, "log_level", level)
+    if settings.cache_dir is not None:
+        set_(settings, "cache_dir", Path(settings.cache_dir).expanduser())

@@ -1,0 +1,127 @@
+"""The one exception tree of local-mcp.
+
+Every message is meant for the person (or the model) reading it: it says what
+failed and what to do next, and it never contains a token, code or secret.
+
+    LocalMcpError
+    ├── ConfigError                      bad setting; the CLI exits with status 2
+    ├── AuthError                        anything about signing in or tokens
+    │   ├── CacheUnavailableError        the token cache cannot be opened safely
+    │   ├── ResourceParameterError       .code: resource_parameter_required |
+    │   │                                       misplaced_resource_parameter
+    │   ├── AuthenticationRequiredError  interaction needed but not allowed now
+    │   │   └── DeviceCodePendingError   a device-code sign-in waits for the user
+    │   └── SignInFailedError            the identity provider said no (.error, .codes)
+    └── GraphError                       a Graph call failed (.status, .code, .request_id)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class LocalMcpError(Exception):
+    """Base of every error local-mcp raises on purpose."""
+
+
+class ConfigError(LocalMcpError):
+    """A setting is missing or invalid."""
+
+
+class AuthError(LocalMcpError):
+    """Signing in or getting a token failed."""
+
+
+class CacheUnavailableError(AuthError):
+    """The token cache cannot be used (no encryption available, locked, unreadable)."""
+
+
+RESOURCE_PARAMETER_REQUIRED = "resource_parameter_required"
+MISPLACED_RESOURCE_PARAMETER = "misplaced_resource_parameter"
+
+
+class ResourceParameterError(AuthError):
+    """A token request named no resource, or named it twice."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
+class AuthenticationRequiredError(AuthError):
+    """A token needs user interaction that cannot happen in this call."""
+
+    def __init__(self, message: str, *, scopes: list[str] | None = None, claims: str | None = None) -> None:
+        super().__init__(message)
+        self.scopes = list(scopes or [])
+        self.claims = claims
+
+
+@dataclass(frozen=True)
+class DeviceCodePrompt:
+    """What the user must do to finish a device-code sign-in.
+
+    The user code is meant to be shown to the user (that is how the flow works);
+    the secret device code that is polled with never leaves the token provider.
+    """
+
+    verification_uri: str
+    user_code: str
+    expires_at: float
+    message: str
+
+
+class DeviceCodePendingError(AuthenticationRequiredError):
+    """A device-code sign-in has started and waits for the user."""
+
+    def __init__(self, prompt: DeviceCodePrompt, *, scopes: list[str] | None = None) -> None:
+        super().__init__(
+            f"Sign-in required: open {prompt.verification_uri} and enter the code {prompt.user_code}. "
+            "Sign-in continues in the background; call the tool again once you have signed in.",
+            scopes=scopes,
+        )
+        self.prompt = prompt
+
+
+class SignInFailedError(AuthError):
+    """The identity provider refused or the sign-in did not complete."""
+
+    def __init__(self, message: str, *, error: str | None = None, codes: list[int] | None = None) -> None:
+        super().__init__(message)
+        self.error = error
+        self.codes = list(codes or [])
+
+
+class GraphError(LocalMcpError):
+    """A Microsoft Graph request failed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        retryable: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+        self.retryable = retryable
+
+
+__all__ = [
+    "LocalMcpError",
+    "ConfigError",
+    "AuthError",
+    "CacheUnavailableError",
+    "ResourceParameterError",
+    "RESOURCE_PARAMETER_REQUIRED",
+    "MISPLACED_RESOURCE_PARAMETER",
+    "AuthenticationRequiredError",
+    "DeviceCodePrompt",
+    "DeviceCodePendingError",
+    "SignInFailedError",
+    "GraphError",
+]

@@ -1,0 +1,219 @@
+"""Microsoft Graph calls through msgraph-sdk's request adapter, with errors a model can act on.
+
+The adapter (msgraph's GraphRequestAdapter) keeps the SDK's middleware: retry on
+429/503/504 honouring Retry-After, redirects, and the CAE claims-challenge retry.
+Responses are read with kiota's native response handler and parsed as JSON, so a
+tool that needs three fields does not pay for deserialising Graph's full model.
+The adapter is built on the first call; importing this module costs nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from ..auth.tokens import TokenProvider
+from ..errors import GraphError
+from .credential import ProviderCredential, call_scopes
+
+logger = logging.getLogger(__name__)
+
+_REASONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    412: "Precondition Failed",
+    413: "Payload Too Large",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+@dataclass(frozen=True)
+class GraphResponse:
+    status: int
+    headers: Mapping[str, str]
+    body: Any  # parsed JSON, or None for an empty body
+
+
+class GraphClient:
+    """Calls Graph as the signed-in user. Each call names the delegated scopes it needs."""
+
+    def __init__(self, settings: Any, tokens: TokenProvider) -> None:
+        self.settings = settings
+        self.tokens = tokens
+        self._adapter: Any = None
+
+    def _get_adapter(self) -> Any:
+        if self._adapter is None:
+            from kiota_authentication_azure.azure_identity_authentication_provider import (
+                AzureIdentityAuthenticationProvider,
+            )
+            from msgraph.graph_request_adapter import GraphRequestAdapter
+
+            resource = self.settings.graph_resource
+            auth = AzureIdentityAuthenticationProvider(
+                ProviderCredential(self.tokens, resource),
+                scopes=[f"{resource}/.default"],  # replaced per call by call_scopes
+                # The token is attached only for the configured Graph host, never another.
+                allowed_hosts=[self.settings.graph_host],
+            )
+            adapter = GraphRequestAdapter(auth)
+            adapter.base_url = self.settings.graph_url
+            self._adapter = adapter
+        return self._adapter
+
+    def url_for(self, path: str, params: Mapping[str, Any] | None = None) -> str:
+        """An absolute URL on the configured Graph host for a relative path like /me/messages."""
+        if "://" in path:
+            self._check_same_host(path)
+            url = path
+        else:
+            url = self.settings.graph_url + "/" + path.lstrip("/")
+        if params:
+            query = urlencode({k: _query_value(v) for k, v in params.items() if v is not None}, safe="$,:'()/ ")
+            url += ("&" if "?" in url else "?") + query.replace(" ", "%20")
+        return url
+
+    def _check_same_host(self, url: str) -> None:
+        parts, graph = urlsplit(url), urlsplit(self.settings.graph_url)
+        if parts.scheme != "https" or parts.netloc.lower() != graph.netloc.lower():
+            raise GraphError(
+                f"Refusing to call {parts.scheme}://{parts.netloc}: only the configured Graph host "
+                f"{graph.netloc} may receive your token.",
+                status=None,
+                code="ForeignHost",
+            )
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        scopes: Sequence[str],
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> GraphResponse:
+        """Send one Graph request; raise GraphError for any 4xx/5xx after the SDK's retries."""
+        from kiota_abstractions.method import Method
+        from kiota_abstractions.native_response_handler import NativeResponseHandler
+        from kiota_abstractions.request_information import RequestInformation
+        from kiota_http.middleware.options import ResponseHandlerOption
+
+        url = self.url_for(path, params)
+        # Fail on auth problems before entering the HTTP pipeline, with our own errors.
+        await self.tokens.get_token(self.settings.graph_resource, scopes)
+
+        info = RequestInformation()
+        info.http_method = Method[method.upper()]
+        info.url = url
+        info.headers.try_add("Accept", "application/json")
+        for name, value in (headers or {}).items():
+            info.headers.try_add(name, value)
+        if json_body is not None:
+            info.headers.try_add("Content-Type", "application/json")
+            info.content = json.dumps(json_body).encode("utf-8")
+        info.add_request_options([ResponseHandlerOption(NativeResponseHandler())])
+
+        adapter = self._get_adapter()
+        token = call_scopes.set(tuple(scopes))
+        try:
+            response = await adapter.send_async(info, None, {})
+        except GraphError:
+            raise
+        except Exception as exc:
+            if isinstance(exc, _auth_errors()):
+                raise
+            raise GraphError(
+                f"{method.upper()} {_display_path(url)}: could not reach Microsoft Graph ({type(exc).__name__}). "
+                "Check the network and LOCAL_MCP_GRAPH_URL, then try again.",
+                retryable=True,
+            ) from exc
+        finally:
+            call_scopes.reset(token)
+        body = _parse_body(response)
+        if response.status_code >= 400:
+            raise graph_error(method, url, response.status_code, body, response.headers, scopes)
+        return GraphResponse(response.status_code, dict(response.headers), body)
+
+    async def get_json(
+        self, path: str, *, scopes: Sequence[str], params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        response = await self.request("GET", path, scopes=scopes, params=params)
+        return response.body if isinstance(response.body, dict) else {}
+
+
+def _auth_errors() -> tuple[type[Exception], ...]:
+    from ..errors import AuthError
+
+    return (AuthError,)
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _parse_body(response: Any) -> Any:
+    content = response.content
+    if not content:
+        return None
+    try:
+        return json.loads(content)
+    except ValueError:
+        return {"raw": content[:500].decode("utf-8", "replace")}
+
+
+def _display_path(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path
+
+
+def graph_error(
+    method: str, url: str, status: int, body: Any, headers: Mapping[str, str], scopes: Sequence[str]
+) -> GraphError:
+    """Graph's error JSON -> GraphError whose message says what failed and what to do next."""
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    code = str(error.get("code") or "") or None
+    message = str(error.get("message") or "").strip()
+    inner = error.get("innerError") or error.get("innererror") or {}
+    request_id = headers.get("request-id") or (inner.get("request-id") if isinstance(inner, dict) else None)
+    reason = _REASONS.get(status, "")
+    retryable = status in (429, 500, 502, 503, 504)
+    if status == 401:
+        step = "Graph rejected the token; call the sign_in tool (or run `local-mcp login`) and try again."
+    elif status == 403:
+        wanted = ", ".join(f'"{s}"' for s in scopes)
+        step = (
+            f"The signed-in account lacks permission for this; run the sign_in tool with scopes=[{wanted}] "
+            "to consent, or ask an administrator if your organisation requires admin consent."
+        )
+    elif status == 404:
+        step = "Check the id or path; the item may have been moved or deleted."
+    elif status == 429:
+        after = headers.get("Retry-After")
+        step = f"Graph is throttling requests; wait {after + ' seconds' if after else 'a little'} and try again."
+    elif retryable:
+        step = "Graph is having trouble; try again in a minute."
+    else:
+        step = "Check the arguments and try again."
+    head = f"{method.upper()} {_display_path(url)}: {status} {reason}".rstrip()
+    if code:
+        head += f" ({code})"
+    text = f"{head}: {message.rstrip('.') + '. ' if message else ''}{step}"
+    if request_id:
+        text += f" [request-id {request_id}]"
+    return GraphError(text, status=status, code=code, request_id=request_id, retryable=retryable)

@@ -1,0 +1,57 @@
+"""Logging to stderr only, with secrets redacted from every line.
+
+stdout is the MCP protocol stream; nothing may log there. The redaction filter is
+a last line of defence: our own code never logs a token or code, but a library
+(MSAL, httpx) at DEBUG might.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+_PATTERNS = (
+    # JWTs (access and id tokens)
+    re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
+    # name=value / "name": "value" for secret-bearing fields
+    re.compile(
+        r"""(?i)(["']?(?:access_token|refresh_token|id_token|client_secret|password|device_code|user_code|code|"""
+        r"""code_verifier|assertion|authorization)["']?\s*[:=]\s*["']?)(?:Bearer\s+)?[^"'&\s,;}]+"""
+    ),
+)
+REDACTED = "[redacted]"
+
+
+def redact(text: str) -> str:
+    text = _PATTERNS[0].sub(REDACTED, text)
+    return _PATTERNS[1].sub(lambda m: m.group(1) + REDACTED, text)
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+def configure_logging(level: str) -> None:
+    """Send every log line to stderr, redacted. Called before the MCP SDK configures anything."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # MSAL's INFO lines include full authorize URLs; keep libraries quieter than us.
+    for noisy in ("msal", "httpx", "httpcore", "urllib3", "msal_extensions"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

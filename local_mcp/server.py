@@ -1,0 +1,48 @@
+"""create_server(settings): the MCP server, its lifespan and its tools.
+
+Start-up imports only the MCP SDK and our own small modules; MSAL, msal-extensions,
+msgraph and platformdirs load on the first tool call that needs them, so
+`initialize` is answered at once and never waits for a sign-in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from mcp.server.mcpserver import MCPServer
+
+from ._version import __version__
+from .auth.tokens import TokenProvider
+from .config import Settings
+from .graph.client import GraphClient
+from .tools import account
+from .tools._runtime import AppState
+
+INSTRUCTIONS = (
+    "local-mcp works with the user's Microsoft 365 data (profile, and more as tools allow) through "
+    "Microsoft Graph, signed in as the user. Tools sign in on first use; if a tool answers with a "
+    "sign-in URL and code, show them to the user and call the tool again after they sign in. "
+    "auth_status tells who is signed in; sign_out forgets the account."
+)
+
+
+def create_server(settings: Settings, *, tokens: TokenProvider | None = None) -> MCPServer[AppState]:
+    """Build the server. `tokens` lets tests supply a TokenProvider with a fake MSAL application."""
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
+        provider = tokens or TokenProvider(settings)
+        async with provider:
+            yield AppState(settings=settings, tokens=provider, graph=GraphClient(settings, provider))
+
+    server: MCPServer[AppState] = MCPServer(
+        name="local-mcp",
+        title="Microsoft 365 (local)",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        log_level=settings.log_level,  # type: ignore[arg-type]
+    )
+    account.register(server)
+    return server
