@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 
@@ -27,14 +28,16 @@ INSTRUCTIONS = (
 )
 
 
-def create_server(settings: Settings, *, tokens: TokenProvider | None = None) -> MCPServer[AppState]:
-    """Build the server. `tokens` lets tests supply a TokenProvider with a fake MSAL application."""
+def create_server(
+    settings: Settings, *, tokens: TokenProvider | None = None, graph_http_client: Any = None
+) -> MCPServer[AppState]:
+    """Build the server. Tests may supply a TokenProvider on a fake MSAL app and an httpx client for Graph."""
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
         provider = tokens or TokenProvider(settings)
         async with provider:
-            yield AppState(settings=settings, tokens=provider, graph=GraphClient(settings, provider))
+            yield AppState(settings=settings, tokens=provider, graph=GraphClient(settings, provider, http_client=graph_http_client))
 
     server: MCPServer[AppState] = MCPServer(
         name="local-mcp",

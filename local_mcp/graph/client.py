@@ -48,9 +48,11 @@ class GraphResponse:
 class GraphClient:
     """Calls Graph as the signed-in user. Each call names the delegated scopes it needs."""
 
-    def __init__(self, settings: Any, tokens: TokenProvider) -> None:
+    def __init__(self, settings: Any, tokens: TokenProvider, *, http_client: Any = None) -> None:
         self.settings = settings
         self.tokens = tokens
+        # Tests pass an httpx.AsyncClient on a MockTransport; msgraph's middleware still wraps it.
+        self._http_client = http_client
         self._adapter: Any = None
 
     def _get_adapter(self) -> Any:
@@ -67,7 +69,12 @@ class GraphClient:
                 # The token is attached only for the configured Graph host, never another.
                 allowed_hosts=[self.settings.graph_host],
             )
-            adapter = GraphRequestAdapter(auth)
+            client = None
+            if self._http_client is not None:
+                from msgraph_core import GraphClientFactory
+
+                client = GraphClientFactory.create_with_default_middleware(client=self._http_client)
+            adapter = GraphRequestAdapter(auth, client)
             adapter.base_url = self.settings.graph_url
             self._adapter = adapter
         return self._adapter

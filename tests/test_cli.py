@@ -1,0 +1,47 @@
+"""The local-mcp command: --version, --help, exit code 2 for bad config, status without tokens."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from local_mcp import __version__
+from local_mcp.cli import main
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_help_lists_subcommands_and_env_twins(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for word in ("login", "logout", "status", "LOCAL_MCP_CLIENT_ID", "LOCAL_MCP_AUTH_MODE", "--allow-unencrypted-cache"):
+        assert word in out
+
+
+def test_bad_configuration_exits_2_with_the_reason(capsys, monkeypatch):
+    monkeypatch.setenv("LOCAL_MCP_AUTH_MODE", "telepathy")
+    assert main(["status"]) == 2
+    assert "LOCAL_MCP_AUTH_MODE" in capsys.readouterr().err
+
+
+def test_status_json_reports_cache_and_no_account(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("LOCAL_MCP_ALLOW_UNENCRYPTED_CACHE", "1")
+    assert main(["status", "--json", "--cache-dir", str(tmp_path), "--cloud", "usgov"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["signed_in"] is False
+    assert data["authority"] == "https://login.microsoftonline.us/organizations"
+    assert data["cache"]["path"] in (str(tmp_path / "token_cache.bin"), None)
+
+
+def test_python_dash_m_works_like_the_script():
+    out = subprocess.run([sys.executable, "-m", "local_mcp", "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"local-mcp {__version__}"

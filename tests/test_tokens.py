@@ -1,0 +1,232 @@
+"""TokenProvider: silent first, one sign-in for many callers, typed errors, device code."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from local_mcp.auth.account import AccountStore
+from local_mcp.errors import (
+    AuthenticationRequiredError,
+    DeviceCodePendingError,
+    ResourceParameterError,
+    SignInFailedError,
+)
+from tests.fakes import USER, FakeApp, token_result
+
+GRAPH = "https://graph.example"
+USER_READ = [f"{GRAPH}/User.Read"]
+
+
+def signed_in_app() -> FakeApp:
+    app = FakeApp(accounts=[dict(USER)])
+    app.tokens[tuple(USER_READ)] = token_result(USER_READ)
+    return app
+
+
+async def test_silent_hit_makes_no_interactive_call(make_provider, settings):
+    app = signed_in_app()
+    AccountStore(settings.resolved_cache_dir()).save(_record())
+    async with make_provider(app=app) as tokens:
+        token = await tokens.get_token(GRAPH, ["User.Read"])
+    assert token.token == "at-secret"
+    assert app.count("silent") == 1
+    assert app.count("interactive") == 0
+
+
+async def test_second_call_is_served_from_memory(make_provider, settings):
+    app = signed_in_app()
+    AccountStore(settings.resolved_cache_dir()).save(_record())
+    async with make_provider(app=app) as tokens:
+        await tokens.get_token(GRAPH, ["User.Read"])
+        await tokens.get_token(GRAPH, ["User.Read"])
+    assert app.count("silent") == 1
+
+
+async def test_nearly_expired_token_is_not_served_from_memory(make_provider, settings):
+    app = signed_in_app()
+    app.tokens[tuple(USER_READ)] = token_result(USER_READ, expires_in=120)  # under MSAL's 5-minute margin
+    AccountStore(settings.resolved_cache_dir()).save(_record())
+    async with make_provider(app=app) as tokens:
+        await tokens.get_token(GRAPH, ["User.Read"])
+        await tokens.get_token(GRAPH, ["User.Read"])
+    assert app.count("silent") == 2
+
+
+async def test_silent_miss_signs_in_interactively_and_records_the_account(make_provider, fake_app, settings):
+    async with make_provider() as tokens:
+        token = await tokens.get_token(GRAPH, ["User.Read"])
+        status = await tokens.status()
+    assert token.token == "at-secret"
+    assert fake_app.count("interactive") == 1
+    assert fake_app.last_interactive_kwargs["timeout"] == settings.sign_in_timeout
+    record = AccountStore(settings.resolved_cache_dir()).load()
+    assert record is not None and record.home_account_id == USER["home_account_id"]
+    assert record.username == USER["username"]
+    assert status.granted_scopes == {GRAPH: ["User.Read"]}
+    assert "at-secret" not in repr(status) and "at-secret" not in repr(token)
+
+
+async def test_refresh_failure_falls_back_to_interactive(make_provider, settings):
+    app = FakeApp(accounts=[dict(USER)])
+    app.silent_results = [
+        {"error": "invalid_grant", "error_description": "AADSTS700082: The refresh token has expired", "error_codes": [700082]},
+        None,
+    ]
+    AccountStore(settings.resolved_cache_dir()).save(_record())
+    async with make_provider(app=app) as tokens:
+        await tokens.get_token(GRAPH, ["User.Read"])
+    assert app.count("interactive") == 1
+
+
+async def test_transient_token_endpoint_error_does_not_prompt(make_provider, settings):
+    app = FakeApp(accounts=[dict(USER)])
+    app.silent_results = [{"error": "temporarily_unavailable", "error_description": "AADSTS90033: busy"}]
+    AccountStore(settings.resolved_cache_dir()).save(_record())
+    async with make_provider(app=app) as tokens:
+        with pytest.raises(SignInFailedError, match="try again in a minute"):
+            await tokens.get_token(GRAPH, ["User.Read"])
+    assert app.count("interactive") == 0
+
+
+async def test_interaction_can_be_refused(make_provider, fake_app):
+    async with make_provider() as tokens:
+        with pytest.raises(AuthenticationRequiredError) as info:
+            await tokens.get_token(GRAPH, ["Mail.Read"], interactive=False)
+    assert info.value.scopes == ["Mail.Read"]
+    assert fake_app.count("interactive") == 0
+
+
+async def test_ten_concurrent_callers_share_one_sign_in(make_provider, fake_app):
+    fake_app.interactive_delay = 0.3
+    results = []
+    async with make_provider() as tokens:
+
+        async def call() -> None:
+            results.append(await tokens.get_token(GRAPH, ["User.Read"]))
+
+        async with anyio.create_task_group() as group:
+            for _ in range(10):
+                group.start_soon(call)
+    assert len(results) == 10
+    assert fake_app.count("interactive") == 1
+
+
+async def test_concurrent_refresh_happens_once(make_provider, settings):
+    app = FakeApp(accounts=[dict(USER)])
+    app.tokens[tuple(USER_READ)] = token_result(USER_READ)
+    AccountStore(settings.resolved_cache_dir()).save(_record())
+    async with make_provider(app=app) as tokens:
+        async with anyio.create_task_group() as group:
+            for _ in range(10):
+                group.start_soon(tokens.get_token, GRAPH, ["User.Read"])
+    assert app.count("silent") == 1
+
+
+async def test_failed_sign_in_says_what_to_do(make_provider, fake_app):
+    fake_app.interactive_results = [
+        {"error": "invalid_client", "error_description": "AADSTS7000218: The request body must contain client_assertion", "error_codes": [7000218]}
+    ]
+    async with make_provider() as tokens:
+        with pytest.raises(SignInFailedError, match="Allow public client flows"):
+            await tokens.get_token(GRAPH, ["User.Read"])
+
+
+async def test_browser_timeout_is_a_clear_error(make_provider, fake_app):
+    fake_app.interactive_results = [{"error": "timeout", "error_description": "No sign-in completed within 30 seconds."}]
+    async with make_provider() as tokens:
+        with pytest.raises(SignInFailedError, match="not completed in time"):
+            await tokens.get_token(GRAPH, ["User.Read"])
+
+
+async def test_claims_challenge_bypasses_memory_and_reaches_msal(make_provider, settings):
+    app = signed_in_app()
+    AccountStore(settings.resolved_cache_dir()).save(_record())
+    async with make_provider(app=app) as tokens:
+        await tokens.get_token(GRAPH, ["User.Read"])
+        await tokens.get_token(GRAPH, ["User.Read"], claims='{"access_token":{"nbf":{"essential":true}}}')
+    assert app.count("silent") == 2
+    assert app.last_silent_kwargs["claims_challenge"].startswith('{"access_token"')
+
+
+async def test_resource_is_required(make_provider):
+    async with make_provider() as tokens:
+        with pytest.raises(ResourceParameterError) as info:
+            await tokens.get_token(None, ["User.Read"])
+    assert info.value.code == "resource_parameter_required"
+
+
+async def test_resource_given_twice_is_refused(make_provider, fake_app):
+    async with make_provider() as tokens:
+        with pytest.raises(ResourceParameterError) as info:
+            await tokens.get_token(GRAPH, ["User.Read"], extra_body_params={"resource": GRAPH})
+    assert info.value.code == "misplaced_resource_parameter"
+    assert fake_app.calls == []  # refused before MSAL is asked anything
+
+
+async def test_tokens_are_cached_per_resource(make_provider, settings):
+    app = signed_in_app()
+    other = "api://my-api"
+    app.tokens[(f"{other}/Read",)] = token_result([f"{other}/Read"], token="other-token")
+    AccountStore(settings.resolved_cache_dir()).save(_record())
+    async with make_provider(app=app) as tokens:
+        graph_token = await tokens.get_token(GRAPH, ["User.Read"])
+        api_token = await tokens.get_token(other, ["Read"])
+    assert (graph_token.token, api_token.token) == ("at-secret", "other-token")
+
+
+async def test_device_code_is_announced_then_completes_in_background(make_provider, settings, fake_app):
+    device = settings.with_changes(auth_mode="device_code")
+    async with make_provider(s=device) as tokens:
+        with pytest.raises(DeviceCodePendingError) as info:
+            await tokens.get_token(GRAPH, ["User.Read"])
+        assert info.value.prompt.user_code == "ABCD-EFGH"
+        assert "device-secret" not in str(info.value)
+        # A second caller meanwhile gets the same code, not a second flow.
+        with pytest.raises(DeviceCodePendingError):
+            await tokens.get_token(GRAPH, ["User.Read"])
+        pending = tokens.pending_device_flow()
+        assert pending is not None
+        await tokens.wait_for_device_flow(pending, 5)
+        token = await tokens.get_token(GRAPH, ["User.Read"])
+    assert token.token == "at-secret"
+    assert fake_app.count("initiate_device_flow") == 1
+    assert fake_app.count("device_flow") == 1
+
+
+async def test_device_code_refusal_is_reported(make_provider, settings, fake_app):
+    fake_app.device_result = {
+        "error": "access_denied",
+        "error_description": "AADSTS53003: Access has been blocked by Conditional Access policies.",
+        "error_codes": [53003],
+    }
+    device = settings.with_changes(auth_mode="device_code")
+    async with make_provider(s=device) as tokens:
+        with pytest.raises(DeviceCodePendingError):
+            await tokens.get_token(GRAPH, ["User.Read"])
+        pending = tokens.pending_device_flow()
+        with pytest.raises(SignInFailedError, match="LOCAL_MCP_AUTH_MODE=browser"):
+            await tokens.wait_for_device_flow(pending, 5)
+
+
+async def test_sign_out_removes_account_tokens_and_record(make_provider, settings):
+    app = signed_in_app()
+    store = AccountStore(settings.resolved_cache_dir())
+    store.save(_record())
+    async with make_provider(app=app) as tokens:
+        await tokens.get_token(GRAPH, ["User.Read"])
+        removed = await tokens.sign_out()
+        status = await tokens.status()
+        assert removed == [USER["username"]]
+        assert not status.signed_in
+        assert store.load() is None
+        assert app.accounts == []
+        # the next call must sign in again, not use the token held in memory
+        await tokens.get_token(GRAPH, ["User.Read"])
+    assert app.count("interactive") == 1
+
+
+def _record():
+    from local_mcp.auth.account import AccountRecord
+
+    return AccountRecord(home_account_id=USER["home_account_id"], username=USER["username"], authority="https://login.example/tid-1")

@@ -1,0 +1,170 @@
+"""Account tools through the SDK's in-memory client, with a fake MSAL app and a fake Graph."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from mcp import Client
+from mcp_types import ElicitResult
+
+from local_mcp.auth.account import AccountRecord, AccountStore
+from local_mcp.server import create_server
+from tests.fakes import USER, FakeApp, token_result
+
+ME = {"id": "oid-1", "displayName": "Adele Vance", "mail": "adele@contoso.example", "userPrincipalName": "adele@contoso.example"}
+
+
+class FakeGraph:
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+        self.status = 200
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self.status != 200:
+            return httpx.Response(
+                self.status,
+                json={"error": {"code": "ErrorAccessDenied", "message": "Access is denied."}},
+                headers={"request-id": "req-123"},
+            )
+        if request.url.path == "/v1.0/me":
+            return httpx.Response(200, json=ME)
+        return httpx.Response(404, json={"error": {"code": "Request_ResourceNotFound", "message": "nope"}})
+
+
+@pytest.fixture
+def graph():
+    return FakeGraph()
+
+
+@pytest.fixture
+def server_for(make_provider, graph):
+    def make(settings=None, app=None):
+        provider = make_provider(s=settings, app=app)
+        client = httpx.AsyncClient(transport=httpx.MockTransport(graph.handler))
+        return create_server((settings or provider.settings), tokens=provider, graph_http_client=client)
+
+    return make
+
+
+def _signed_in(settings) -> FakeApp:
+    app = FakeApp(accounts=[dict(USER)])
+    app.tokens[("https://graph.example/User.Read",)] = token_result(["https://graph.example/User.Read"])
+    AccountStore(settings.resolved_cache_dir()).save(
+        AccountRecord(USER["home_account_id"], USER["username"], settings.authority, {"https://graph.example": ["User.Read"]})
+    )
+    return app
+
+
+async def test_tools_are_listed_with_annotations(server_for):
+    async with Client(server_for()) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert set(tools) == {"whoami", "sign_in", "sign_out", "auth_status"}
+    assert tools["whoami"].annotations.read_only_hint is True
+    assert tools["sign_out"].annotations.destructive_hint is True
+    assert all(t.description and t.output_schema for t in tools.values())
+
+
+async def test_whoami_greets_the_signed_in_user(server_for, settings, graph):
+    app = _signed_in(settings)
+    async with Client(server_for(app=app)) as client:
+        result = await client.call_tool("whoami", {})
+    assert not result.is_error, result.content
+    assert result.structured_content["greeting"] == "Hello, Adele Vance (adele@contoso.example)"
+    assert result.structured_content["id"] == "oid-1"
+    sent = graph.requests[0]
+    assert sent.headers["Authorization"] == "Bearer at-secret"
+    assert "%24select=" in str(sent.url) or "$select=" in str(sent.url)
+    assert app.count("interactive") == 0
+
+
+async def test_graph_error_becomes_a_tool_error_with_next_step(server_for, settings, graph):
+    graph.status = 403
+    async with Client(server_for(app=_signed_in(settings))) as client:
+        result = await client.call_tool("whoami", {})
+    assert result.is_error
+    text = result.content[0].text
+    assert "GET /v1.0/me: 403 Forbidden (ErrorAccessDenied)" in text
+    assert 'sign_in tool with scopes=["User.Read"]' in text and "req-123" in text
+
+
+async def test_auth_status_never_contains_a_token(server_for, settings):
+    async with Client(server_for(app=_signed_in(settings))) as client:
+        await client.call_tool("whoami", {})
+        result = await client.call_tool("auth_status", {})
+    data = result.structured_content
+    assert data["signed_in"] is True and data["username"] == USER["username"]
+    assert data["cache"]["backend"] == "plaintext"
+    assert data["granted_scopes"] == {"https://graph.example": ["User.Read"]}
+    assert "at-secret" not in json.dumps(data) and "at-secret" not in result.content[0].text
+
+
+async def test_sign_out_then_whoami_signs_in_again(server_for, settings):
+    app = _signed_in(settings)
+    async with Client(server_for(app=app)) as client:
+        out = await client.call_tool("sign_out", {})
+        assert out.structured_content["signed_out"] is True
+        again = await client.call_tool("whoami", {})
+    assert not again.is_error
+    assert app.count("interactive") == 1
+
+
+async def test_sign_in_asks_for_the_requested_scopes(server_for, settings):
+    app = _signed_in(settings)
+    async with Client(server_for(app=app)) as client:
+        result = await client.call_tool("sign_in", {"scopes": ["Mail.Read"]})
+    assert not result.is_error, result.content
+    assert "Mail.Read" in result.structured_content["granted_scopes"]
+    assert app.count("interactive") == 1
+
+
+async def test_wrong_arguments_are_a_clear_error(server_for):
+    async with Client(server_for()) as client:
+        result = await client.call_tool("sign_in", {"scopes": "Mail.Read", "force": "very"})
+    assert result.is_error
+
+
+async def test_device_code_without_elicitation_returns_the_code_then_succeeds(server_for, settings):
+    device = settings.with_changes(auth_mode="device_code")
+    app = FakeApp(device_flow_delay=0.5)
+    async with Client(server_for(settings=device, app=app)) as client:
+        first = await client.call_tool("whoami", {})
+        assert first.is_error
+        text = first.content[0].text
+        assert "https://login.example/device" in text and "ABCD-EFGH" in text and "call the tool again" in text
+        assert "device-secret" not in text
+        second = await client.call_tool("whoami", {})  # waits for the background sign-in
+    assert not second.is_error, second.content
+    assert app.count("initiate_device_flow") == 1
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_device_code_reaches_the_user_by_url_elicitation(server_for, settings, mode):
+    device = settings.with_changes(auth_mode="device_code")
+    app = FakeApp(device_flow_delay=0.5)
+    seen = []
+
+    async def on_elicit(context, params):
+        seen.append(params)
+        return ElicitResult(action="accept")
+
+    async with Client(server_for(settings=device, app=app), mode=mode, elicitation_callback=on_elicit) as client:
+        result = await client.call_tool("whoami", {})
+    assert not result.is_error, result.content
+    assert result.structured_content["greeting"].startswith("Hello, Adele Vance")
+    assert len(seen) == 1
+    assert seen[0].mode == "url" and seen[0].url == "https://login.example/device"
+    assert "ABCD-EFGH" in seen[0].message
+
+
+async def test_declined_elicitation_is_a_clear_error(server_for, settings):
+    device = settings.with_changes(auth_mode="device_code")
+
+    async def decline(context, params):
+        return ElicitResult(action="decline")
+
+    async with Client(server_for(settings=device, app=FakeApp(device_flow_delay=5)), mode="legacy", elicitation_callback=decline) as client:
+        result = await client.call_tool("whoami", {})
+    assert result.is_error and "declined" in result.content[0].text
