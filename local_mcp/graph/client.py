@@ -18,7 +18,7 @@ from urllib.parse import urlencode, urlsplit
 
 from ..auth.tokens import TokenProvider
 from ..errors import GraphError
-from .credential import ProviderCredential, call_scopes
+from .credential import ProviderCredential, call_scopes, call_token
 
 logger = logging.getLogger(__name__)
 
@@ -118,8 +118,9 @@ class GraphClient:
         from kiota_http.middleware.options import ResponseHandlerOption
 
         url = self.url_for(path, params)
-        # Fail on auth problems before entering the HTTP pipeline, with our own errors.
-        await self.tokens.get_token(self.settings.graph_resource, scopes)
+        # Fail on auth problems before entering the HTTP pipeline, with our own errors;
+        # the pipeline's credential then reuses this token (see credential.call_token).
+        access = await self.tokens.get_token(self.settings.graph_resource, scopes)
 
         info = RequestInformation()
         info.http_method = Method[method.upper()]
@@ -133,7 +134,7 @@ class GraphClient:
         info.add_request_options([ResponseHandlerOption(NativeResponseHandler())])
 
         adapter = self._get_adapter()
-        token = call_scopes.set(tuple(scopes))
+        scopes_reset, token_reset = call_scopes.set(tuple(scopes)), call_token.set(access)
         try:
             response = await adapter.send_async(info, None, {})
         except GraphError:
@@ -147,7 +148,8 @@ class GraphClient:
                 retryable=True,
             ) from exc
         finally:
-            call_scopes.reset(token)
+            call_scopes.reset(scopes_reset)
+            call_token.reset(token_reset)
         body = _parse_body(response)
         if response.status_code >= 400:
             raise graph_error(method, url, response.status_code, body, response.headers, scopes)

@@ -15,6 +15,9 @@ from ..auth.tokens import TokenProvider
 call_scopes: contextvars.ContextVar[tuple[str, ...] | None] = contextvars.ContextVar(
     "local_mcp_graph_call_scopes", default=None
 )
+# The token GraphClient already acquired for this call: msgraph's pipeline reuses it
+# instead of asking again (which, near expiry, would mean a second refresh).
+call_token: contextvars.ContextVar[Any] = contextvars.ContextVar("local_mcp_graph_call_token", default=None)
 
 
 class ProviderCredential:
@@ -34,6 +37,9 @@ class ProviderCredential:
     ) -> Any:
         from azure.core.credentials import AccessToken
 
+        held = call_token.get()
+        if held is not None and not claims:
+            return AccessToken(held.token, int(held.expires_on))
         wanted = call_scopes.get()
         if wanted is None:  # not called through GraphClient: use what msgraph asked for
             wanted = tuple(s for s in scopes if not s.endswith("/.default"))
