@@ -168,3 +168,21 @@ async def test_declined_elicitation_is_a_clear_error(server_for, settings):
     async with Client(server_for(settings=device, app=FakeApp(device_flow_delay=5)), mode="legacy", elicitation_callback=decline) as client:
         result = await client.call_tool("whoami", {})
     assert result.is_error and "declined" in result.content[0].text
+
+
+async def test_browser_sign_in_sends_progress_while_it_waits(server_for, monkeypatch):
+    import local_mcp.auth.tokens as tokens_module
+
+    monkeypatch.setattr(tokens_module, "PROGRESS_INTERVAL_SECONDS", 0.1)
+    app = FakeApp(interactive_delay=0.5)
+    updates = []
+
+    async def on_progress(progress, total, message):
+        updates.append((progress, total, message))
+
+    async with Client(server_for(app=app)) as client:
+        result = await client.call_tool("whoami", {}, progress_callback=on_progress)
+    assert not result.is_error, result.content
+    assert len(updates) >= 3
+    assert all("sign in" in message for _, _, message in updates)
+    assert updates[0][1] == 30  # total: the sign-in timeout
