@@ -16,8 +16,8 @@ import sys
 import threading
 import time
 import webbrowser
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import jwt
@@ -127,6 +127,7 @@ def test_revoked_refresh_tokens_fail_with_invalid_grant(msal_env: Emulator) -> N
     emu.token_lifetime = 120
     app = make_app(emu)
     sign_in(app, emu)
+    assert len(emu.refresh_tokens) == 1
     emu.revoke_refresh_tokens()
 
     result = app.acquire_token_silent_with_error(scopes(emu, "User.Read"), account=app.get_accounts()[0])

@@ -35,7 +35,8 @@ MAIL_FOLDERS = [  # (id, displayName); Graph also accepts the well-known names a
 #  has attachments, is read, folder, importance). Newest first.
 _MESSAGES = [
     (0, None, "Q3 planning: agenda for Thursday", "Hi all, attaching the draft agenda for Thursday's planning "
-     "session. Please add your topics to the doc by Wednesday noon so we can timebox them.", True, False, "inbox", "high"),
+     "session. Please add your topics to the doc by Wednesday noon so we can timebox them.",
+     True, False, "inbox", "high"),
     (1, None, "Re: Falcon launch checklist", "Thanks Adele, I've updated rows 12-18 with the new owners. Legal "
      "sign-off is still pending; I'll chase it tomorrow morning.", False, False, "inbox", "normal"),
     (12, None, "Scheduled maintenance this Saturday", "The VPN and the expense system will be unavailable on "
@@ -225,7 +226,8 @@ def seed_events(user: EmulatorUser, now: datetime) -> list[Json]:
             "id": event_id,
             "subject": subject,
             "bodyPreview": f"{subject}. Agenda to follow.",
-            "body": {"contentType": "html", "content": f"<html><body><p>{subject}. Agenda to follow.</p></body></html>"},
+            "body": {"contentType": "html",
+                     "content": f"<html><body><p>{subject}. Agenda to follow.</p></body></html>"},
             "importance": "normal",
             "sensitivity": "normal",
             "isAllDay": all_day,
@@ -247,7 +249,8 @@ def seed_events(user: EmulatorUser, now: datetime) -> list[Json]:
             "onlineMeetingProvider": "teamsForBusiness" if online else "unknown",
             "onlineMeeting": ({"joinUrl": f"https://teams.microsoft.com/l/meetup-join/emu-{n:04d}"}
                               if online else None),
-            "webLink": f"https://outlook.office365.com/owa/?itemid={quote(event_id, safe='')}&exvsurl=1&path=/calendar/item",
+            "webLink": (f"https://outlook.office365.com/owa/?itemid={quote(event_id, safe='')}"
+                        "&exvsurl=1&path=/calendar/item"),
         })
     return events
 

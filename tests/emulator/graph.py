@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import json
+import operator
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlencode
 
 import jwt
@@ -369,7 +371,7 @@ def _drive_path(item: Json) -> str:
     parent_path = item["parentReference"].get("path")
     if parent_path is None:
         return "/"  # the root
-    return parent_path.removeprefix("/drive/root:") + "/" + item["name"]
+    return str(parent_path).removeprefix("/drive/root:") + "/" + str(item["name"])
 
 
 def _int_option(call: Call, name: str, default: int) -> int:
@@ -411,6 +413,9 @@ def _lookup(item: Json, path: str) -> Any:
     return value
 
 
+_ORDERING: dict[str, Callable[[Any, Any], Any]] = {
+    "gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le,
+}
 _CLAUSE = re.compile(r"\s*([A-Za-z0-9_/]+)\s+(eq|ne|gt|ge|lt|le)\s+('(?:[^']|'')*'|[^\s')]+)\s*", re.I)
 _AND = re.compile(r"and\s", re.I)
 
@@ -443,8 +448,7 @@ def _compare(actual: Any, op: str, expected: Any) -> bool:
     if actual is None or expected is None:
         return False
     try:
-        return {"gt": actual > expected, "ge": actual >= expected,
-                "lt": actual < expected, "le": actual <= expected}[op]
+        return bool(_ORDERING[op](actual, expected))
     except TypeError:
         return False
 

@@ -17,9 +17,10 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
 from .model import GRAPH_APP_ID, Fault
@@ -220,6 +221,10 @@ class IdentityProvider:
         return None
 
     # ---- operations the test drives in-process ---------------------------
+
+    def issued_refresh_tokens(self) -> list[str]:
+        with self._lock:
+            return list(self._refresh_tokens)
 
     def revoke_refresh_tokens(self) -> None:
         with self._lock:

@@ -14,9 +14,10 @@ import sys
 import tempfile
 import threading
 from collections import Counter, defaultdict, deque
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Sequence
+from typing import Any
 
 import trustme
 
@@ -197,6 +198,11 @@ class Emulator:
                         queue.popleft()
                     return fault
         return None
+
+    @property
+    def refresh_tokens(self) -> list[str]:
+        """Every refresh token issued so far, oldest first (revoked ones included)."""
+        return self.identity.issued_refresh_tokens()
 
     def revoke_refresh_tokens(self) -> None:
         """Every refresh token issued so far now fails with invalid_grant (AADSTS50173)."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa

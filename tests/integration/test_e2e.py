@@ -33,7 +33,7 @@ def token_calls(emu) -> int:
 
 def secrets_issued(emu) -> list[str]:
     """Refresh tokens the emulator handed out (access tokens are JWTs: checked by their 'eyJ' prefix)."""
-    return list(getattr(emu.identity, "_refresh_tokens", {}).keys())
+    return list(emu.refresh_tokens)
 
 
 async def test_first_whoami_signs_in_once_in_the_browser(setup: ServerSetup):
