@@ -78,6 +78,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("sign_in_timeout", "LOCAL_MCP_SIGN_IN_TIMEOUT", "--sign-in-timeout", "seconds an interactive sign-in may take"),
     Setting("log_level", "LOCAL_MCP_LOG_LEVEL", "--log-level", "DEBUG, INFO, WARNING or ERROR (logs go to stderr)"),
+    Setting(
+        "allow_writes",
+        "LOCAL_MCP_ALLOW_WRITES",
+        "--allow-writes",
+        "list the tools that send, create or change things (read-only without it)",
+        is_bool=True,
+    ),
+    Setting("download_dir", "LOCAL_MCP_DOWNLOAD_DIR", "--download-dir", "folder where downloaded files and attachments are saved"),
 )
 
 _TRUE = ("1", "true", "yes", "on")
@@ -98,6 +106,8 @@ class Settings:
     allow_unencrypted_cache: bool = False
     sign_in_timeout: int = DEFAULT_SIGN_IN_TIMEOUT
     log_level: str = "WARNING"
+    allow_writes: bool = False
+    download_dir: Path | None = None  # None: platformdirs' downloads dir + /local-mcp, resolved lazily
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -130,6 +140,14 @@ class Settings:
         import platformdirs
 
         return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+    def resolved_download_dir(self) -> Path:
+        """Where download tools save files (created on first use)."""
+        if self.download_dir is not None:
+            return self.download_dir
+        import platformdirs
+
+        return Path(platformdirs.user_downloads_dir()) / APP_NAME
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
@@ -167,7 +185,7 @@ def _parse(setting: Setting, raw: str) -> Any:
             return int(raw)
         except ValueError:
             raise ConfigError(f"{setting.env} must be a whole number of seconds (got {raw!r}).") from None
-    if setting.name == "cache_dir":
+    if setting.name in ("cache_dir", "download_dir"):
         return Path(raw).expanduser()
     return raw
 
@@ -231,5 +249,7 @@ def _validate(settings: Settings) -> None:
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"LOCAL_MCP_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR (got {settings.log_level!r}).")
     set_(settings, "log_level", level)
-    if settings.cache_dir is not None:
-        set_(settings, "cache_dir", Path(settings.cache_dir).expanduser())
+    for name in ("cache_dir", "download_dir"):
+        value = getattr(settings, name)
+        if value is not None:
+            set_(settings, name, Path(value).expanduser())

@@ -17,7 +17,7 @@ from ._version import __version__
 from .auth.tokens import TokenProvider
 from .config import Settings
 from .graph.client import GraphClient
-from .tools import account
+from .tools import account, mail
 from .tools._runtime import AppState
 
 INSTRUCTIONS = (
@@ -26,6 +26,10 @@ INSTRUCTIONS = (
     "sign-in URL and code, show them to the user and call the tool again after they sign in. "
     "auth_status tells who is signed in; sign_out forgets the account."
 )
+
+
+# Modules whose register(server, settings) adds Graph tools (write tools only with allow_writes).
+GRAPH_TOOL_AREAS = (mail,)
 
 
 def create_server(
@@ -48,4 +52,6 @@ def create_server(
         log_level=settings.log_level,  # type: ignore[arg-type]
     )
     account.register(server)
+    for area in GRAPH_TOOL_AREAS:
+        area.register(server, settings)
     return server

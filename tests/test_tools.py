@@ -61,7 +61,7 @@ def _signed_in(settings) -> FakeApp:
 async def test_tools_are_listed_with_annotations(server_for):
     async with Client(server_for()) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
-    assert set(tools) == {"whoami", "sign_in", "sign_out", "auth_status"}
+    assert {"whoami", "sign_in", "sign_out", "auth_status"} <= set(tools)
     assert tools["whoami"].annotations.read_only_hint is True
     assert tools["sign_out"].annotations.destructive_hint is True
     assert all(t.description and t.output_schema for t in tools.values())
@@ -186,3 +186,13 @@ async def test_browser_sign_in_sends_progress_while_it_waits(server_for, monkeyp
     assert len(updates) >= 3
     assert all("sign in" in message for _, _, message in updates)
     assert updates[0][1] == 30  # total: the sign-in timeout
+
+
+async def test_tools_list_stays_read_only_by_default(server_for, settings):
+    async with Client(server_for()) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+    assert "list_messages" in names
+    from local_mcp.tools._common import DECLARED
+
+    writes = {name for name, info in DECLARED.items() if info.write}
+    assert not names & writes

@@ -42,7 +42,7 @@ _REASONS = {
 class GraphResponse:
     status: int
     headers: Mapping[str, str]
-    body: Any  # parsed JSON, or None for an empty body
+    body: Any  # parsed JSON (None for an empty body), or bytes when asked for raw content
 
 
 class GraphClient:
@@ -109,9 +109,15 @@ class GraphClient:
         scopes: Sequence[str],
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
+        content: bytes | None = None,
+        content_type: str = "application/octet-stream",
         headers: Mapping[str, str] | None = None,
+        raw: bool = False,
     ) -> GraphResponse:
-        """Send one Graph request; raise GraphError for any 4xx/5xx after the SDK's retries."""
+        """Send one Graph request; raise GraphError for any 4xx/5xx after the SDK's retries.
+
+        `content` sends bytes (uploads); `raw=True` returns the response body as bytes (downloads).
+        """
         from kiota_abstractions.method import Method
         from kiota_abstractions.native_response_handler import NativeResponseHandler
         from kiota_abstractions.request_information import RequestInformation
@@ -131,6 +137,9 @@ class GraphClient:
         if json_body is not None:
             info.headers.try_add("Content-Type", "application/json")
             info.content = json.dumps(json_body).encode("utf-8")
+        elif content is not None:
+            info.headers.try_add("Content-Type", content_type)
+            info.content = content
         info.add_request_options([ResponseHandlerOption(NativeResponseHandler())])
 
         adapter = self._get_adapter()
@@ -150,9 +159,9 @@ class GraphClient:
         finally:
             call_scopes.reset(scopes_reset)
             call_token.reset(token_reset)
-        body = _parse_body(response)
         if response.status_code >= 400:
-            raise graph_error(method, url, response.status_code, body, response.headers, scopes)
+            raise graph_error(method, url, response.status_code, _parse_body(response), response.headers, scopes)
+        body = response.content if raw else _parse_body(response)
         return GraphResponse(response.status_code, dict(response.headers), body)
 
     async def get_json(

@@ -13,9 +13,11 @@ A tool body is a plain coroutine that may raise our errors. `run_tool` wraps it:
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -23,7 +25,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
 from ..auth import progress
-from ..errors import DeviceCodePendingError, LocalMcpError
+from ..errors import AuthError, DeviceCodePendingError, GraphError, LocalMcpError
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +62,15 @@ def _is_modern(ctx: Context) -> bool:
     return version >= MODERN_PROTOCOL
 
 
-async def run_tool(ctx: Context, operation: Callable[[], Awaitable[T]]) -> Any:
-    """Run a tool body with sign-in handled the MCP way; returns its value or an input_required result."""
+async def run_tool(
+    ctx: Context, operation: Callable[[], Awaitable[T]], *, consent_scopes: Sequence[str] | None = None
+) -> Any:
+    """Run a tool body with sign-in handled the MCP way; returns its value or an input_required result.
+
+    `consent_scopes`: the Graph scopes the tool needs. When Graph answers 403 and the
+    token lacks one of them, the user is asked to consent (incremental consent) and the
+    body runs once more.
+    """
     state = state_of(ctx)
 
     async def reporter(message: str, elapsed: float, total: float) -> None:
@@ -70,14 +79,25 @@ async def run_tool(ctx: Context, operation: Callable[[], Awaitable[T]]) -> Any:
     reset = progress.current_reporter.set(reporter)
     try:
         await _resume_after_input(ctx, state)
-        for _ in range(3):
+        consent_tried = consent_now = False
+        for _ in range(4):
             try:
+                if consent_now:
+                    consent_now = False
+                    await state.tokens.sign_in(state.settings.graph_resource, list(consent_scopes or ()), force=True)
                 return await operation()
             except DeviceCodePendingError as pending_error:
                 outcome = await _announce_device_code(ctx, state, pending_error)
                 if outcome is not None:
                     return outcome
                 # the user finished signing in while we waited: run the body again
+            except GraphError as exc:
+                if exc.status != 403 or not consent_scopes or consent_tried:
+                    raise
+                if not await _token_lacks(state, consent_scopes):
+                    raise
+                logger.info("Graph refused for lack of consent; asking for %s", " ".join(consent_scopes))
+                consent_tried = consent_now = True
         raise ToolError("Sign-in did not complete; call the sign_in tool and try again.")
     except ToolError:
         raise
@@ -85,6 +105,31 @@ async def run_tool(ctx: Context, operation: Callable[[], Awaitable[T]]) -> Any:
         raise ToolError(str(exc)) from exc
     finally:
         progress.current_reporter.reset(reset)
+
+
+async def _token_lacks(state: AppState, scopes: Sequence[str]) -> bool:
+    """Does the current Graph token lack one of `scopes`? (Its `scp` claim says; opaque tokens: assume yes.)"""
+    try:
+        token = await state.tokens.get_token(state.settings.graph_resource, scopes, interactive=False)
+    except AuthError:
+        return True
+    granted = token_scopes(token.token)
+    if granted is None:
+        return True
+    return not {s.lower() for s in scopes} <= {g.lower() for g in granted}
+
+
+def token_scopes(token: str) -> set[str] | None:
+    """The delegated scopes inside a JWT access token (read, not verified: it is our own token)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return None
+    scp = payload.get("scp") if isinstance(payload, dict) else None
+    return set(str(scp).split()) if scp else None
 
 
 async def _resume_after_input(ctx: Context, state: AppState) -> None:

@@ -1,0 +1,349 @@
+"""Shared pieces of the Graph tools: registration with scopes, paging, limits, text, dates, confirmation.
+
+Every Graph tool is registered through `graph_tool`, which records the delegated
+scopes it needs (for `local-mcp status --permissions` and the README), sets its
+annotations, and leaves write tools unlisted unless LOCAL_MCP_ALLOW_WRITES=1.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, TypeVar
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import ToolAnnotations
+from pydantic import BaseModel, Field
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 50
+MAX_TEXT_CHARS = 8000
+
+
+@dataclass(frozen=True)
+class ToolInfo:
+    name: str
+    area: str
+    scopes: tuple[str, ...]
+    write: bool
+    description: str
+
+
+# Every Graph tool ever declared, listed or not (write tools stay unlisted in read-only mode).
+DECLARED: dict[str, ToolInfo] = {}
+
+
+def graph_tool(
+    server: MCPServer[Any],
+    settings: Any,
+    *,
+    name: str,
+    title: str,
+    description: str,
+    area: str,
+    scopes: Sequence[str],
+    write: bool = False,
+    destructive: bool = False,
+    idempotent: bool = True,
+    open_world: bool = True,
+) -> Callable[[F], F]:
+    """Register a Graph tool with its scopes and annotations; write tools only when writes are allowed."""
+
+    def decorator(fn: F) -> F:
+        DECLARED[name] = ToolInfo(name, area, tuple(scopes), write, description)
+        if write and not settings.allow_writes:
+            return fn
+        server.add_tool(
+            fn,
+            name=name,
+            title=title,
+            description=description,
+            annotations=ToolAnnotations(
+                readOnlyHint=not write,
+                destructiveHint=destructive if write else False,
+                idempotentHint=idempotent,
+                openWorldHint=open_world,
+            ),
+        )
+        return fn
+
+    return decorator
+
+
+# ----- paging ------------------------------------------------------------------------------------
+
+
+class PageInfo(BaseModel):
+    has_more: bool = Field(description="true when more results exist; pass `cursor` to get them")
+    cursor: str | None = Field(default=None, description="opaque; pass it back as `cursor` for the next page")
+
+
+def clamp_limit(limit: int | None, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
+    if limit is None:
+        return default
+    return max(1, min(int(limit), maximum))
+
+
+def encode_cursor(next_link: str | None, graph_url: str) -> str | None:
+    """Graph's @odata.nextLink, made opaque and relative to the configured Graph URL."""
+    if not next_link:
+        return None
+    relative = next_link[len(graph_url) :] if next_link.startswith(graph_url) else next_link
+    return base64.urlsafe_b64encode(relative.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str, graph_url: str) -> str:
+    """A cursor back into an absolute URL on the configured Graph host (anything else is refused)."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        relative = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
+    except Exception:
+        raise ToolError("The cursor is not valid; call the tool again without `cursor` to start over.") from None
+    if not relative.startswith("/") or relative.startswith("//"):
+        raise ToolError("The cursor is not valid; call the tool again without `cursor` to start over.")
+    return graph_url + relative
+
+
+async def fetch_page(
+    graph: Any,
+    path: str,
+    *,
+    scopes: Sequence[str],
+    params: Mapping[str, Any] | None,
+    cursor: str | None,
+    limit: int,
+    headers: Mapping[str, str] | None = None,
+) -> tuple[list[dict[str, Any]], PageInfo]:
+    """One page of a Graph collection: at most `limit` items and a cursor for the rest."""
+    if cursor:
+        url = decode_cursor(cursor, graph.settings.graph_url)
+        response = await graph.request("GET", url, scopes=scopes, headers=headers)
+    else:
+        query = dict(params or {})
+        query.setdefault("$top", limit)
+        response = await graph.request("GET", path, scopes=scopes, params=query, headers=headers)
+    body = response.body if isinstance(response.body, dict) else {}
+    items = list(body.get("value") or [])[:limit]
+    next_link = body.get("@odata.nextLink")
+    return items, PageInfo(has_more=bool(next_link), cursor=encode_cursor(next_link, graph.settings.graph_url))
+
+
+# ----- text --------------------------------------------------------------------------------------
+
+
+def truncate(text: str | None, max_chars: int = MAX_TEXT_CHARS) -> tuple[str, bool]:
+    """Text for a model to read: cut at `max_chars` (on a word boundary when possible)."""
+    text = text or ""
+    if len(text) <= max_chars:
+        return text, False
+    cut = text[:max_chars]
+    space = cut.rfind(" ", max_chars - 200)
+    return (cut[:space] if space > 0 else cut).rstrip() + " …", True
+
+
+class _TextExtractor(HTMLParser):
+    _BLOCKS = {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "blockquote", "hr"}
+    _SKIP = {"script", "style", "head", "title"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+        self._href: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self._skipping += 1
+        elif tag in self._BLOCKS:
+            self.parts.append("\n")
+            if tag == "li":
+                self.parts.append("- ")
+        elif tag == "a":
+            self._href = dict(attrs).get("href")
+        elif tag in ("td", "th"):
+            self.parts.append(" | ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP and self._skipping:
+            self._skipping -= 1
+        elif tag in self._BLOCKS:
+            self.parts.append("\n")
+        elif tag == "a":
+            if self._href and self._href.startswith(("http://", "https://", "mailto:")):
+                self.parts.append(f" ({self._href})")
+            self._href = None
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str | None) -> str:
+    """Readable plain text from an HTML mail body: blocks become lines, links keep their target."""
+    if not markup:
+        return ""
+    parser = _TextExtractor()
+    try:
+        parser.feed(markup)
+        parser.close()
+        text = "".join(parser.parts)
+    except Exception:  # malformed markup: strip tags crudely rather than fail the tool
+        text = html.unescape(re.sub(r"<[^>]+>", " ", markup))
+    text = text.replace("\xa0", " ")
+    text = re.sub(r"[ \t\r\f\v]+", " ", text)
+    text = re.sub(r" *\n *", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+# ----- dates -------------------------------------------------------------------------------------
+
+
+def iso_utc(value: Any) -> str | None:
+    """Graph's timestamps ("…Z", or {dateTime, timeZone: "UTC"}) as ISO 8601 with an explicit offset."""
+    if not value:
+        return None
+    if isinstance(value, Mapping):
+        raw = str(value.get("dateTime") or "")
+        zone = str(value.get("timeZone") or "UTC")
+        if not raw:
+            return None
+        if zone.upper() not in ("UTC", "ETC/UTC", "COORDINATED UNIVERSAL TIME"):
+            return raw  # we ask Graph for UTC (Prefer: outlook.timezone); anything else is passed as given
+        raw = raw if raw.endswith("Z") else raw + "Z"
+    else:
+        raw = str(value)
+    try:
+        parsed = datetime.fromisoformat(_trim_fraction(raw).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc).isoformat()
+
+
+def _trim_fraction(raw: str) -> str:
+    # Graph sends 7 fractional digits; Python 3.10's fromisoformat takes at most 6.
+    return re.sub(r"(\.\d{6})\d+", r"\1", raw)
+
+
+def parse_when(value: str, *, field: str) -> datetime:
+    """A user/model-supplied ISO 8601 date or datetime; naive values are taken as UTC."""
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(_trim_fraction(text.replace("Z", "+00:00")))
+    except ValueError:
+        raise ToolError(f"`{field}` must be an ISO 8601 date or date-time such as 2026-11-22T09:00:00Z (got {value!r}).") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def graph_datetime(value: datetime) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def odata_quote(value: str) -> str:
+    """A string literal for a $filter expression ('' escapes a quote)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+# ----- confirmation for writes that reach other people -----------------------------------------
+
+
+CONFIRM_INPUT_KEY = "confirm"
+
+
+class Confirmation(BaseModel):
+    confirm: bool = Field(description="true to go ahead")
+
+
+def _supports_form_elicitation(ctx: Context) -> bool:
+    caps = ctx.client_capabilities
+    elicitation = getattr(caps, "elicitation", None) if caps is not None else None
+    if elicitation is None:
+        return False
+    # A client that declares elicitation with neither mode supports form (the 2025-06 shape).
+    return getattr(elicitation, "form", None) is not None or getattr(elicitation, "url", None) is None
+
+
+async def confirm_or_ask(ctx: Context, *, confirmed: bool, summary: str) -> Any:
+    """Go ahead only with the user's consent to `summary`.
+
+    Returns None to proceed, or an input_required result to return from the tool
+    (2026-07-28 clients); raises ToolError when the user declines or when neither
+    `confirm=true` nor elicitation is available.
+    """
+    if confirmed:
+        return None
+    answer = (ctx.input_responses or {}).get(CONFIRM_INPUT_KEY)
+    if answer is not None:
+        content = getattr(answer, "content", None) or {}
+        if getattr(answer, "action", None) == "accept" and content.get("confirm") is True:
+            return None
+        raise ToolError(f"Not done: the user did not confirm ({summary}).")
+    if not _supports_form_elicitation(ctx):
+        raise ToolError(
+            f"This needs the user's confirmation: {summary}. Show this to the user, and if they agree, "
+            "call the tool again with confirm=true."
+        )
+    message = f"{summary}\n\nGo ahead?"
+    if (ctx.protocol_version or "") >= "2026-07-28":
+        from mcp.server.elicitation import render_elicitation_schema
+        from mcp_types import ElicitRequest, ElicitRequestFormParams, InputRequiredResult
+
+        return InputRequiredResult(
+            input_requests={
+                CONFIRM_INPUT_KEY: ElicitRequest(
+                    params=ElicitRequestFormParams(message=message, requested_schema=render_elicitation_schema(Confirmation))
+                )
+            },
+            request_state="confirm",
+        )
+    result = await ctx.elicit(message, Confirmation)
+    if getattr(result, "action", None) == "accept" and getattr(getattr(result, "data", None), "confirm", False):
+        return None
+    raise ToolError(f"Not done: the user did not confirm ({summary}).")
+
+
+# ----- files on this computer --------------------------------------------------------------------
+
+_UNSAFE_NAME = re.compile(r'[\x00-\x1f<>:"/\\|?*]+')
+
+
+def safe_file_name(name: str | None, fallback: str = "download") -> str:
+    """A file name that cannot climb out of its folder or upset any OS."""
+    cleaned = _UNSAFE_NAME.sub("_", (name or "").strip()).strip(". ")
+    return cleaned[:200] or fallback
+
+
+def save_download(settings: Any, name: str | None, data: bytes) -> Path:
+    """Save bytes under the download folder (LOCAL_MCP_DOWNLOAD_DIR), never overwriting a file."""
+    folder = settings.resolved_download_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    base = safe_file_name(name)
+    stem, dot, ext = base.rpartition(".")
+    if not dot:
+        stem, ext = base, ""
+    candidate = folder / base
+    counter = 1
+    while True:
+        try:
+            # O_EXCL: never overwrite, even if another download races us to the same name
+            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            break
+        except FileExistsError:
+            counter += 1
+            candidate = folder / (f"{stem} ({counter}).{ext}" if ext else f"{stem} ({counter})")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    return candidate
