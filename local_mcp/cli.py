@@ -97,9 +97,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(settings: Settings) -> int:
-    from .server import create_server
+    from ._gc import quiet_gc
 
-    server = create_server(settings)
+    # Start-up creates hundreds of thousands of long-lived objects (the MCP SDK's modules and
+    # models); see _gc.py. Measured: initialize ~10% faster, first Graph call ~200 -> ~150 ms.
+    with quiet_gc():
+        from .server import create_server
+
+        server = create_server(settings)
     server.run("stdio")
     return EXIT_OK
 

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 
+from .._gc import quiet_gc
 from ..errors import AuthError, CacheUnavailableError, DeviceCodePendingError, DeviceCodePrompt, SignInFailedError
 from . import progress
 from .account import AccountRecord, AccountStore
@@ -244,8 +245,12 @@ class TokenProvider:
             return
         async with self._setup_lock:
             if self._token_cache is None:
-                token_cache, info = await self._in_thread(self._cache_opener, self.settings)
+                token_cache, info = await self._in_thread(self._open_cache_blocking)
                 self._token_cache, self._cache_info = token_cache, info
+
+    def _open_cache_blocking(self) -> tuple[Any, CacheInfo]:
+        with quiet_gc():  # imports msal-extensions (and MSAL): long-lived objects, see _gc.py
+            return self._cache_opener(self.settings)
 
     async def _ensure_app(self) -> None:
         if self._app is not None:
@@ -256,6 +261,10 @@ class TokenProvider:
                 self._app = await self._in_thread(self._build_app_blocking)
 
     def _build_app_blocking(self) -> Any:
+        with quiet_gc():  # imports MSAL: long-lived objects, see _gc.py
+            return self._build_app_inner()
+
+    def _build_app_inner(self) -> Any:
         directory = self.settings.resolved_cache_dir()
         self._http_cache = PersistentHttpCache(directory / HTTP_CACHE_FILE_NAME)
         use_broker = effective_mode(self.settings) == "broker" if self.settings.auth_mode in ("auto", "broker") else False

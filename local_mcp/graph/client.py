@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from .._gc import quiet_gc
 from ..auth.tokens import TokenProvider
 from ..errors import GraphError
 from .credential import ProviderCredential, call_scopes, call_token
@@ -57,27 +58,31 @@ class GraphClient:
 
     def _get_adapter(self) -> Any:
         if self._adapter is None:
-            from kiota_authentication_azure.azure_identity_authentication_provider import (
-                AzureIdentityAuthenticationProvider,
-            )
-            from msgraph.graph_request_adapter import GraphRequestAdapter
-
-            resource = self.settings.graph_resource
-            auth = AzureIdentityAuthenticationProvider(
-                ProviderCredential(self.tokens, resource),
-                scopes=[f"{resource}/.default"],  # replaced per call by call_scopes
-                # The token is attached only for the configured Graph host, never another.
-                allowed_hosts=[self.settings.graph_host],
-            )
-            client = None
-            if self._http_client is not None:
-                from msgraph_core import GraphClientFactory
-
-                client = GraphClientFactory.create_with_default_middleware(client=self._http_client)
-            adapter = GraphRequestAdapter(auth, client)
-            adapter.base_url = self.settings.graph_url
-            self._adapter = adapter
+            with quiet_gc():  # imports msgraph, kiota, httpx: long-lived objects, see _gc.py
+                self._adapter = self._build_adapter()
         return self._adapter
+
+    def _build_adapter(self) -> Any:
+        import httpx
+        from kiota_authentication_azure.azure_identity_authentication_provider import (
+            AzureIdentityAuthenticationProvider,
+        )
+        from msgraph.graph_request_adapter import GraphRequestAdapter
+        from msgraph_core import GraphClientFactory
+
+        resource = self.settings.graph_resource
+        auth = AzureIdentityAuthenticationProvider(
+            ProviderCredential(self.tokens, resource),
+            scopes=[f"{resource}/.default"],  # replaced per call by call_scopes
+            # The token is attached only for the configured Graph host, never another.
+            allowed_hosts=[self.settings.graph_host],
+        )
+        # HTTP/1.1 with keep-alive: the h2 stack costs extra imports on the first call, and a
+        # local single-user server gains nothing from multiplexing. msgraph's middleware wraps it.
+        http_client = self._http_client or httpx.AsyncClient(timeout=httpx.Timeout(100.0, connect=30.0))
+        adapter = GraphRequestAdapter(auth, GraphClientFactory.create_with_default_middleware(client=http_client))
+        adapter.base_url = self.settings.graph_url
+        return adapter
 
     def url_for(self, path: str, params: Mapping[str, Any] | None = None) -> str:
         """An absolute URL on the configured Graph host for a relative path like /me/messages."""
