@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("logout", parents=[common], help="remove the account and its tokens from the cache")
     status = commands.add_parser("status", parents=[common], help="show account, authority and cache (no tokens)")
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument("--permissions", action="store_true", help="list the Graph scopes each tool asks for")
     return parser
 
 
@@ -84,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return anyio.run(_login, settings, args.scopes, args.force)
         if command == "logout":
             return anyio.run(_logout, settings)
+        if getattr(args, "permissions", False):
+            return _permissions(settings, args.json)
         return anyio.run(_status, settings, args.json)
     except ConfigError as exc:
         _err(f"local-mcp: configuration error: {exc}")
@@ -141,6 +144,22 @@ async def _logout(settings: Settings) -> int:
     async with TokenProvider(settings) as tokens:
         removed = await tokens.sign_out()
     _out(f"Signed out {', '.join(removed)}." if removed else "Nobody was signed in.")
+    return EXIT_OK
+
+
+def _permissions(settings: Settings, as_json: bool) -> int:
+    from .server import tool_permissions
+
+    tools = tool_permissions(settings)
+    if as_json:
+        _out(json.dumps([{"tool": t.name, "area": t.area, "scopes": list(t.scopes), "write": t.write} for t in tools], indent=2))
+        return EXIT_OK
+    _out(f"Delegated Microsoft Graph permissions, asked for by each tool on first use ({settings.graph_resource}):")
+    for tool in tools:
+        kind = "write (listed with --allow-writes)" if tool.write else "read"
+        _out(f"  {tool.name:22s} {tool.area:9s} {' '.join(tool.scopes) or '-':40s} {kind}")
+    _out("  sign_in                account   the scopes it is given                   -")
+    _out("  sign_out, auth_status  account   none (local only)                        -")
     return EXIT_OK
 
 

@@ -29,7 +29,7 @@ INSTRUCTIONS = (
 
 
 # Modules whose register(server, settings) adds Graph tools (write tools only with allow_writes).
-GRAPH_TOOL_AREAS = (mail,)
+GRAPH_TOOL_AREAS = (account, mail)
 
 
 def create_server(
@@ -51,7 +51,14 @@ def create_server(
         lifespan=lifespan,
         log_level=settings.log_level,  # type: ignore[arg-type]
     )
-    account.register(server)
     for area in GRAPH_TOOL_AREAS:
         area.register(server, settings)
     return server
+
+
+def tool_permissions(settings: Settings) -> list[Any]:
+    """Every Graph tool (write tools included) with the delegated scopes it asks for."""
+    from .tools._common import DECLARED
+
+    create_server(settings.with_changes(allow_writes=True))
+    return sorted(DECLARED.values(), key=lambda info: (info.area, info.name))

@@ -45,3 +45,11 @@ def test_status_json_reports_cache_and_no_account(tmp_path, capsys, monkeypatch)
 def test_python_dash_m_works_like_the_script():
     out = subprocess.run([sys.executable, "-m", "local_mcp", "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == f"local-mcp {__version__}"
+
+
+def test_status_permissions_lists_each_tools_scopes(capsys):
+    assert main(["status", "--permissions", "--json"]) == 0
+    tools = {t["tool"]: t for t in json.loads(capsys.readouterr().out)}
+    assert tools["whoami"]["scopes"] == ["User.Read"]
+    assert tools["list_messages"]["scopes"] == ["Mail.Read"]
+    assert all(t["scopes"] for t in tools.values())

@@ -230,3 +230,26 @@ def _record():
     from local_mcp.auth.account import AccountRecord
 
     return AccountRecord(home_account_id=USER["home_account_id"], username=USER["username"], authority="https://login.example/tid-1")
+
+
+async def test_consent_error_gives_an_admin_consent_link(make_provider, fake_app, settings):
+    fake_app.interactive_results = [
+        {"error": "invalid_grant", "error_description": "AADSTS65001: The user or administrator has not consented", "error_codes": [65001]}
+    ]
+    async with make_provider() as tokens:
+        with pytest.raises(SignInFailedError) as info:
+            await tokens.get_token(GRAPH, ["Mail.Read"])
+    message = str(info.value)
+    assert f"{settings.authority}/adminconsent?client_id={settings.client_id}" in message
+    assert "consent" in message.lower()
+
+
+@pytest.mark.parametrize(
+    ("code", "hint"),
+    [(50076, "multi-factor"), (53003, "Conditional Access"), (530032, "security policy"), (700082, "inactivity")],
+)
+async def test_policy_errors_say_what_to_do(make_provider, fake_app, code, hint):
+    fake_app.interactive_results = [{"error": "interaction_required", "error_description": f"AADSTS{code}: x", "error_codes": [code]}]
+    async with make_provider() as tokens:
+        with pytest.raises(SignInFailedError, match=hint):
+            await tokens.get_token(GRAPH, ["User.Read"])

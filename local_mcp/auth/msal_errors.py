@@ -72,21 +72,33 @@ def needs_interaction(result: Mapping[str, Any]) -> bool:
     return any(code in (65001, 50076, 50079, 700082, 50173, 70043) for code in error_codes(result))
 
 
-def sign_in_failure(result: Mapping[str, Any], *, action: str) -> SignInFailedError:
+def admin_consent_url(authority: str, client_id: str) -> str:
+    """The page where a tenant administrator grants consent for the app to the whole tenant."""
+    return f"{authority.rstrip('/')}/adminconsent?client_id={client_id}"
+
+
+def _steps(codes: list[int], consent_url: str | None) -> list[str]:
+    steps = [_NEXT_STEPS[c] for c in codes if c in _NEXT_STEPS]
+    if consent_url and 65001 in codes:
+        steps.append(f"Admin consent link for this app and tenant: {consent_url}")
+    return steps
+
+
+def sign_in_failure(result: Mapping[str, Any], *, action: str, consent_url: str | None = None) -> SignInFailedError:
     """A SignInFailedError for an MSAL error dict; `action` names what was attempted."""
     error = str(result.get("error") or "unknown_error")
     codes = error_codes(result)
     described = first_line(str(result.get("error_description") or ""))
-    steps = [_NEXT_STEPS[c] for c in codes if c in _NEXT_STEPS]
-    if not steps:
-        steps = [_default_step(error)]
+    steps = _steps(codes, consent_url) or [_default_step(error)]
     detail = f" ({described})" if described else ""
     return SignInFailedError(f"{action} failed: {error}{detail}. {' '.join(steps)}", error=error, codes=codes)
 
 
-def interaction_required(result: Mapping[str, Any], *, scopes: list[str], claims: str | None) -> AuthenticationRequiredError:
+def interaction_required(
+    result: Mapping[str, Any], *, scopes: list[str], claims: str | None, consent_url: str | None = None
+) -> AuthenticationRequiredError:
     codes = error_codes(result)
-    steps = " ".join(_NEXT_STEPS[c] for c in codes if c in _NEXT_STEPS) or "Sign in again."
+    steps = " ".join(_steps(codes, consent_url)) or "Sign in again."
     return AuthenticationRequiredError(
         f"Sign-in required: {result.get('error', 'no cached account')}. {steps} "
         "Call the sign_in tool, or run `local-mcp login` in a terminal.",

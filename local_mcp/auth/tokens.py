@@ -29,7 +29,7 @@ from . import progress
 from .account import AccountRecord, AccountStore
 from .cache import CacheInfo, open_token_cache
 from .msal_app import HTTP_CACHE_FILE_NAME, PersistentHttpCache, build_public_client
-from .msal_errors import interaction_required, needs_interaction, sign_in_failure
+from .msal_errors import admin_consent_url, interaction_required, needs_interaction, sign_in_failure
 from .resource import TokenRequest, build_token_request, short_names
 from .sign_in import device_prompt, effective_mode, sign_in_interactively, start_device_flow
 
@@ -119,6 +119,10 @@ class TokenProvider:
         self._task_group: Any = None
         self._closed = False
 
+    @property
+    def _consent_url(self) -> str:
+        return admin_consent_url(self.settings.authority, self.settings.client_id)
+
     # ----- lifecycle ---------------------------------------------------------------------------
 
     async def __aenter__(self) -> TokenProvider:
@@ -165,9 +169,11 @@ class TokenProvider:
             if result is not None and "access_token" in result:
                 return await self._accept(result, request, interactive=False)
             if result is not None and not needs_interaction(result):
-                raise sign_in_failure(result, action="Refreshing the access token")
+                raise sign_in_failure(result, action="Refreshing the access token", consent_url=self._consent_url)
             if not interactive:
-                raise interaction_required(result or {}, scopes=list(request.scopes), claims=claims)
+                raise interaction_required(
+                    result or {}, scopes=list(request.scopes), claims=claims, consent_url=self._consent_url
+                )
             return await self._interact(request, claims)
 
     async def sign_in(self, resource: str, scopes: Iterable[str], *, force: bool = False) -> AccessToken:
@@ -327,7 +333,7 @@ class TokenProvider:
             )
             if "access_token" in result:
                 return await self._accept(result, request, interactive=True)
-            raise sign_in_failure(result, action=f"The {mode.replace('_', ' ')} sign-in")
+            raise sign_in_failure(result, action=f"The {mode.replace('_', ' ')} sign-in", consent_url=self._consent_url)
 
     async def _device_code(self, request: TokenRequest, claims: str | None) -> AccessToken:
         pending = self._pending
@@ -341,7 +347,7 @@ class TokenProvider:
             self._abort_pending()  # it was for other scopes: replace it
         flow = await self._in_thread(start_device_flow, self._app, request, claims)
         if "user_code" not in flow:
-            raise sign_in_failure(flow, action="Starting the device-code sign-in")
+            raise sign_in_failure(flow, action="Starting the device-code sign-in", consent_url=self._consent_url)
         pending = PendingDeviceFlow(prompt=device_prompt(flow), request=request, flow=flow)
         self._pending = pending
         if self._task_group is None:
@@ -359,7 +365,7 @@ class TokenProvider:
             if "access_token" in result:
                 await self._accept(result, pending.request, interactive=True)
             else:
-                pending.error = sign_in_failure(result, action="The device-code sign-in")
+                pending.error = sign_in_failure(result, action="The device-code sign-in", consent_url=self._consent_url)
         except AuthError as exc:
             pending.error = exc
         except Exception as exc:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import InputRequiredResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
+from ._common import graph_tool
 from ._runtime import run_tool, state_of
 
 USER_READ = ("User.Read",)
@@ -56,12 +57,15 @@ class AuthStatusResult(BaseModel):
     )
 
 
-def register(server: MCPServer) -> None:
-    @server.tool(
+def register(server: MCPServer, settings: Any) -> None:
+    @graph_tool(
+        server,
+        settings,
         name="whoami",
         title="Who am I",
         description="Show the signed-in Microsoft 365 user's profile (name, email, id) and greet them; signs in if needed.",
-        annotations=ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=True),
+        area="account",
+        scopes=USER_READ,
     )
     async def whoami(ctx: Context) -> Profile | InputRequiredResult:
         async def body() -> Profile:
@@ -77,7 +81,7 @@ def register(server: MCPServer) -> None:
                 job_title=me.get("jobTitle"),
             )
 
-        return await run_tool(ctx, body)
+        return await run_tool(ctx, body, consent_scopes=USER_READ)
 
     @server.tool(
         name="sign_in",
