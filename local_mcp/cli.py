@@ -105,10 +105,13 @@ def _serve(settings: Settings) -> int:
     # Start-up creates hundreds of thousands of long-lived objects (the MCP SDK's modules and
     # models); see _gc.py. Measured: initialize ~10% faster, first Graph call ~200 -> ~150 ms.
     with quiet_gc():
+        import anyio
+
         from .server import create_server
+        from .stdio import serve_stdio
 
         server = create_server(settings)
-    server.run("stdio")
+    anyio.run(serve_stdio, server)
     return EXIT_OK
 
 

@@ -253,3 +253,18 @@ async def test_policy_errors_say_what_to_do(make_provider, fake_app, code, hint)
     async with make_provider() as tokens:
         with pytest.raises(SignInFailedError, match=hint):
             await tokens.get_token(GRAPH, ["User.Read"])
+
+
+async def test_a_locked_cache_is_a_clear_error(make_provider, settings):
+    from msal_extensions import LockError
+
+    from local_mcp.errors import CacheUnavailableError
+
+    class LockedApp(FakeApp):
+        def acquire_token_silent_with_error(self, scopes, account, **kwargs):
+            raise LockError("could not acquire lock")
+
+    AccountStore(settings.resolved_cache_dir()).save(_record())
+    async with make_provider(app=LockedApp(accounts=[dict(USER)])) as tokens:
+        with pytest.raises(CacheUnavailableError, match="locked by another process"):
+            await tokens.get_token(GRAPH, ["User.Read"])

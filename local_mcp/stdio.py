@@ -1,0 +1,61 @@
+"""Serving MCP on stdio, answering malformed input instead of ignoring it.
+
+The SDK's stdio transport parses each line and hands a parse failure to the server
+as an exception item, which the server drops. A client that sent a request with
+a malformed body would then wait forever. JSON-RPC 2.0 asks for an error response
+(-32700 parse error, -32600 invalid request, with the request's id when it can be
+read), so this relay sends one and passes everything else through unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import anyio
+from mcp.server.mcpserver import MCPServer
+from mcp.server.stdio import stdio_server
+from mcp.shared.message import SessionMessage
+from mcp_types import ErrorData, JSONRPCError
+from mcp_types.jsonrpc import INVALID_REQUEST, PARSE_ERROR
+
+logger = logging.getLogger(__name__)
+
+
+def error_for(exc: Exception) -> JSONRPCError:
+    """The JSON-RPC error answering a line the transport could not parse."""
+    errors = exc.errors() if hasattr(exc, "errors") else []
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return JSONRPCError(jsonrpc="2.0", id=None, error=ErrorData(code=PARSE_ERROR, message="Parse error: the line is not valid JSON."))
+    request_id = None
+    for error in errors:
+        value = error.get("input")
+        if isinstance(value, dict) and isinstance(value.get("id"), (str, int)) and not isinstance(value.get("id"), bool):
+            request_id = value["id"]
+            break
+    return JSONRPCError(
+        jsonrpc="2.0",
+        id=request_id,
+        error=ErrorData(code=INVALID_REQUEST, message="Invalid request: not a JSON-RPC 2.0 request, notification or response."),
+    )
+
+
+async def serve_stdio(server: MCPServer[Any]) -> None:
+    """Like MCPServer.run_stdio_async, plus error answers for malformed lines."""
+    lowlevel = server._lowlevel_server  # the SDK's own run_stdio_async drives this same object
+    async with stdio_server() as (read_stream, write_stream):
+        relay_send, relay_receive = anyio.create_memory_object_stream[Any](0)
+
+        async def relay() -> None:
+            async with relay_send:
+                async for item in read_stream:
+                    if isinstance(item, Exception):
+                        logger.warning("Answering a malformed JSON-RPC line with an error (%s)", type(item).__name__)
+                        await write_stream.send(SessionMessage(error_for(item)))
+                        continue
+                    await relay_send.send(item)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(relay)
+            await lowlevel.run(relay_receive, write_stream, lowlevel.create_initialization_options())
+            group.cancel_scope.cancel()
