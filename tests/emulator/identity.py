@@ -249,6 +249,7 @@ class IdentityProvider:
     def mint_access_token(self, client_id: str, scopes: list[str], lifetime: int,
                           claims: str | None = None) -> tuple[str, ScopeGrant]:
         grant = resolve_scopes(scopes)
+        self.emu.claims_seen.append(claims)  # what the client sent as `claims` (CAE, capabilities)
         user, now = self.emu.user, int(time.time())
         payload: dict[str, object] = {
             "aud": grant.audience, "iss": self.emu.issuer,

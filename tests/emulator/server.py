@@ -59,6 +59,7 @@ class Emulator:
         self.client_ids_seen: set[str] = set()
         self.counts: Counter[str] = Counter()
         self.sent_mail: list[Any] = []  # JSON bodies POSTed to /me/sendMail
+        self.claims_seen: list[str | None] = []  # the `claims` parameter of each token issued
         self.key = SigningKey()
         self._port = port
         self._lock = threading.Lock()

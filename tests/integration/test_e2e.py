@@ -36,9 +36,10 @@ def secrets_issued(emu) -> list[str]:
     return list(emu.refresh_tokens)
 
 
-async def test_first_whoami_signs_in_once_in_the_browser(setup: ServerSetup):
+@pytest.mark.parametrize("mode", ["auto", "legacy"])  # 2026-07-28 discovery, and the initialize handshake
+async def test_first_whoami_signs_in_once_in_the_browser(setup: ServerSetup, mode: str):
     emu = setup.emulator
-    async with setup.client() as client:
+    async with setup.client(mode=mode) as client:
         result = await client.call_tool("whoami", {})
     assert not result.is_error, text_of(result)
     assert result.structured_content["greeting"] == GREETING
@@ -224,3 +225,18 @@ async def test_bad_arguments_and_graph_errors_keep_the_server_serving(setup: Ser
         ok = await client.call_tool("whoami", {})
     assert not ok.is_error, text_of(ok)
     assert emu.counts["graph GET /me"] == 2
+
+
+async def test_cae_claims_challenge_gets_a_fresh_token_and_the_call_succeeds(setup: ServerSetup):
+    emu = setup.emulator
+    async with setup.client() as client:
+        assert not (await client.call_tool("whoami", {})).is_error
+        emu.reset_counts()
+        emu.inject("graph", claims_challenge=True)  # Graph revokes the session: 401 + claims
+        emu.claims_seen.clear()
+        result = await client.call_tool("whoami", {})
+    assert not result.is_error, text_of(result)
+    assert emu.counts["token.refresh_token"] == 1
+    assert any(c and '"nbf"' in c for c in emu.claims_seen)  # the challenge's claims reached the token endpoint
+    assert emu.counts["graph GET /me"] == 2
+    assert sign_ins(emu) == 0
