@@ -109,8 +109,6 @@ class TokenProvider:
         self._cache_info: CacheInfo | None = None
         self._http_cache: PersistentHttpCache | None = None
         self._store: AccountStore | None = None
-        self._record: AccountRecord | None = None
-        self._record_loaded = False
         self._memory: dict[tuple[str, tuple[str, ...]], AccessToken] = {}
         self._key_locks: dict[tuple[str, tuple[str, ...]], anyio.Lock] = {}
         self._setup_lock = anyio.Lock()
@@ -241,7 +239,7 @@ class TokenProvider:
             cache_encrypted=info.encrypted if info else None,
             cache_problem=problem,
             granted_scopes=dict(record.granted_scopes) if record else {},
-            pending_sign_in=self.pending_device_flow().prompt if self.pending_device_flow() else None,
+            pending_sign_in=pending.prompt if (pending := self.pending_device_flow()) else None,
         )
 
     # ----- building MSAL lazily --------------------------------------------------------------------
@@ -456,7 +454,6 @@ class TokenProvider:
                 self._app.remove_account(account)
                 removed.append(str(account.get("username") or ""))
         self._account_store().clear()
-        self._record, self._record_loaded = None, True
         return removed
 
     # ----- the account record ----------------------------------------------------------------------
@@ -467,14 +464,11 @@ class TokenProvider:
         return self._store
 
     def _load_record(self) -> AccountRecord | None:
-        # Re-read each time: another process (or `local-mcp login`) may have changed it.
-        self._record = self._account_store().load()
-        self._record_loaded = True
-        return self._record
+        # Read each time (only on a memory miss): another process or `local-mcp login` may have changed it.
+        return self._account_store().load()
 
     def _save_record(self, record: AccountRecord) -> None:
         self._account_store().save(record)
-        self._record, self._record_loaded = record, True
 
     # ----- threads and error translation -----------------------------------------------------------
 
