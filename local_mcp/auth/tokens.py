@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -88,6 +89,39 @@ class AuthStatus:
     cache_problem: str | None
     granted_scopes: dict[str, list[str]]
     pending_sign_in: DeviceCodePrompt | None
+
+
+async def in_daemon_thread(blocking: Callable[[], T]) -> T:
+    """Run a long blocking sign-in in a daemon thread and await its result.
+
+    anyio's worker threads are not daemons: a browser sign-in waiting for its
+    loopback redirect (up to LOCAL_MCP_SIGN_IN_TIMEOUT) would keep the process alive
+    after the MCP client has gone. A daemon thread lets the server exit at once.
+    If the caller is cancelled, the thread is abandoned and ends on its own timeout.
+    """
+    import anyio.from_thread
+    import anyio.lowlevel
+
+    finished = anyio.Event()
+    box: dict[str, Any] = {}
+    token = anyio.lowlevel.current_token()
+
+    def target() -> None:
+        try:
+            box["value"] = blocking()
+        except BaseException as exc:  # handed to the awaiting task, which re-raises it
+            box["error"] = exc
+        finally:
+            try:
+                anyio.from_thread.run_sync(finished.set, token=token)
+            except Exception:  # the event loop is gone: nobody is waiting any more
+                pass
+
+    threading.Thread(target=target, name="local-mcp sign-in", daemon=True).start()
+    await finished.wait()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]  # type: ignore[no-any-return]
 
 
 class TokenProvider:
@@ -356,9 +390,8 @@ class TokenProvider:
 
     async def _poll_device_flow(self, pending: PendingDeviceFlow, claims: str | None) -> None:
         try:
-            result = await anyio.to_thread.run_sync(
-                functools.partial(self._app.acquire_token_by_device_flow, pending.flow, claims_challenge=claims),
-                abandon_on_cancel=True,
+            result = await in_daemon_thread(
+                functools.partial(self._app.acquire_token_by_device_flow, pending.flow, claims_challenge=claims)
             )
             if "access_token" in result:
                 await self._accept(result, pending.request, interactive=True)
@@ -384,7 +417,7 @@ class TokenProvider:
 
         async def run() -> None:
             try:
-                outcome["value"] = await anyio.to_thread.run_sync(blocking, abandon_on_cancel=True)
+                outcome["value"] = await in_daemon_thread(blocking)
             except Exception as exc:
                 outcome["error"] = exc
             finally:

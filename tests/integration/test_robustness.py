@@ -66,3 +66,40 @@ async def test_sign_in_that_never_completes_times_out_clearly(setup: ServerSetup
         assert "not completed in time" in text_of(result)
         status = await client.call_tool("auth_status", {})
     assert not status.is_error
+
+
+def test_server_exits_when_stdin_closes_during_a_sign_in(setup: ServerSetup):
+    """A client that goes away (closes stdin) mid sign-in must not leave the server running."""
+    import time
+
+    env = {**setup.env, "BROWSER": "/bin/true %s", "LOCAL_MCP_SIGN_IN_TIMEOUT": "60"}  # never completes
+    stdout_copy, stderr_file = setup.root / "exit-stdout.bin", setup.root / "exit-stderr.log"
+    setup.taps.append((stdout_copy, stderr_file))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "local_mcp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=open(stderr_file, "wb"), env=env,
+    )
+    messages = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+         "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}},
+    ]
+    try:
+        for message in messages:
+            server.stdin.write(json.dumps(message).encode() + b"\n")
+        server.stdin.flush()
+        server.stdout.readline()  # the initialize answer
+        deadline = time.monotonic() + 20  # wait until MSAL is built and the sign-in is waiting
+        while not (setup.cache_dir / "msal_http_cache.bin").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        started = time.monotonic()
+        server.stdin.close()
+        server.wait(timeout=15)
+        assert time.monotonic() - started < 10, "the server waited for the abandoned sign-in"
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        stdout_copy.write_bytes(server.stdout.read() if server.stdout else b"")
