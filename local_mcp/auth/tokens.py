@@ -149,7 +149,6 @@ class TokenProvider:
         self._interaction_lock = anyio.Lock()
         self._pending: PendingDeviceFlow | None = None
         self._task_group: Any = None
-        self._closed = False
 
     @property
     def _consent_url(self) -> str:
@@ -163,7 +162,6 @@ class TokenProvider:
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
-        self._closed = True
         self._abort_pending()
         tg, self._task_group = self._task_group, None
         if tg is not None:
