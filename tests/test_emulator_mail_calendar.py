@@ -38,8 +38,8 @@ def scp(token: str) -> set[str]:
     return set(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["scp"].split())
 
 
-def test_withheld_scope_is_missing_from_refreshed_tokens_until_an_interactive_sign_in(msal_env: Emulator) -> None:
-    emu = msal_env
+@pytest.mark.usefixtures("msal_env")
+def test_withheld_scope_is_missing_from_refreshed_tokens_until_an_interactive_sign_in(emu: Emulator) -> None:
     app = make_app(emu)
     sign_in(app, emu, "User.Read")
     account = app.get_accounts()[0]
