@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 from mcp import Client
+from mcp_types import ElicitResult
 
 from local_mcp.server import create_server
 from tests.fakes import FakeApp
@@ -98,3 +99,17 @@ async def connect(make_provider, graph: FakeGraph, settings, app: FakeApp, **cli
 
 def text_of(result: Any) -> str:
     return " ".join(getattr(block, "text", "") for block in result.content)
+
+
+def person(name: str, address: str) -> dict[str, Any]:
+    return {"emailAddress": {"name": name, "address": address}}
+
+
+def accept(seen: list[Any]) -> Any:
+    """An elicitation callback: the user says yes (each request is kept in `seen`)."""
+
+    async def callback(context: Any, params: Any) -> ElicitResult:
+        seen.append(params)
+        return ElicitResult(action="accept", content={"confirm": True})
+
+    return callback

@@ -5,20 +5,15 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta, timezone
 
 import pytest
-from mcp_types import ElicitResult
 
 from local_mcp.tools import calendar
 from local_mcp.tools._common import DECLARED
 from tests.fakes import FakeApp
-from tests.graph_fake import FakeGraph, body_of, connect, page, query, text_of
+from tests.graph_fake import FakeGraph, accept, body_of, connect, page, person, query, text_of
 
 EVENT_ID = "EV/1="
 EVENT_PATH = "/me/events/EV%2F1%3D"
 UTC_PREFER = 'outlook.timezone="UTC"'
-
-
-def person(name: str, address: str) -> dict:
-    return {"emailAddress": {"name": name, "address": address}}
 
 
 def when(moment: str) -> dict:
@@ -77,14 +72,6 @@ def client_for(make_provider, graph, settings, app):
         return connect(make_provider, graph, s or settings, app, **client_args)
 
     return make
-
-
-def accept(seen):
-    async def callback(context, params):
-        seen.append(params)
-        return ElicitResult(action="accept", content={"confirm": True})
-
-    return callback
 
 
 # ----- list_events / get_event -----------------------------------------------------------------------

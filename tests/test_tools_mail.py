@@ -8,16 +8,12 @@ from mcp_types import ElicitResult
 from local_mcp.tools import mail
 from local_mcp.tools._common import DECLARED, decode_cursor
 from tests.fakes import FakeApp
-from tests.graph_fake import GRAPH, FakeGraph, body_of, connect, page, query, text_of
+from tests.graph_fake import GRAPH, FakeGraph, accept, body_of, connect, page, person, query, text_of
 
 MSG_ID = "AAMk/abc+def="
 MSG_PATH = "/me/messages/AAMk%2Fabc%2Bdef%3D"  # one path segment, whatever the id holds
 ATT_ID = "AAMkATT/1="
 ATT_PATH = MSG_PATH + "/attachments/AAMkATT%2F1%3D"
-
-
-def person(name: str, address: str) -> dict:
-    return {"emailAddress": {"name": name, "address": address}}
 
 
 MEGAN = person("Megan Bowen", "megan@contoso.example")
@@ -252,14 +248,6 @@ async def test_mail_write_tools_are_hidden_unless_writes_are_allowed(client_for,
 # ----- send_message ---------------------------------------------------------------------------------
 
 SEND = {"to": ["megan@contoso.example"], "cc": ["alex@contoso.example"], "subject": "Agenda", "body": "See you Thursday."}
-
-
-def accept(seen):
-    async def callback(context, params):
-        seen.append(params)
-        return ElicitResult(action="accept", content={"confirm": True})
-
-    return callback
 
 
 async def test_send_message_with_confirm_true_sends_without_asking(client_for, graph, writes):

@@ -94,6 +94,10 @@ class PageInfo(BaseModel):
     cursor: str | None = Field(default=None, description="opaque; pass it back as `cursor` for the next page")
 
 
+LIMIT_FIELD = Field(ge=1, description=f"results per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})")
+CURSOR_FIELD = Field(description="`page.cursor` from a previous call, for the next page")
+
+
 def clamp_limit(limit: int | None, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
     if limit is None:
         return default
@@ -192,6 +196,14 @@ class _TextExtractor(HTMLParser):
     def handle_data(self, data: str) -> None:
         if not self._skipping:
             self.parts.append(data)
+
+
+def body_text(body: Any) -> tuple[str, bool]:
+    """Graph's itemBody ({contentType, content}) as plain text for a model, and whether it was cut."""
+    body = body if isinstance(body, Mapping) else {}
+    content = str(body.get("content") or "")
+    text = html_to_text(content) if str(body.get("contentType") or "").lower() == "html" else content.strip()
+    return truncate(text)
 
 
 def html_to_text(markup: str | None) -> str:

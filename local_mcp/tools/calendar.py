@@ -12,20 +12,21 @@ from mcp_types import InputRequiredResult
 from pydantic import BaseModel, Field
 
 from ._common import (
+    CURSOR_FIELD,
     DEFAULT_LIMIT,
+    LIMIT_FIELD,
     MAX_LIMIT,
     ConfirmOnce,
     PageInfo,
+    body_text,
     clamp_limit,
     email_addresses,
     fetch_page,
     graph_datetime,
     graph_tool,
-    html_to_text,
     iso_utc,
     parse_when,
     path_id,
-    truncate,
 )
 from ._runtime import run_tool, state_of
 from .mail import Address, address
@@ -52,8 +53,6 @@ _DETAIL_FIELDS = (
 )
 _RESPOND_FIELDS = "id,subject,start,organizer,isOrganizer"
 
-_LIMIT_FIELD = Field(ge=1, description=f"results per page (default {DEFAULT_LIMIT}, at most 50)")
-_CURSOR_FIELD = Field(description="`page.cursor` from a previous call, for the next page")
 _CONFIRM_FIELD = Field(description="true only when the user has already agreed to exactly this; skips the question")
 
 Answer = Literal["accept", "tentativelyAccept", "decline"]
@@ -174,10 +173,7 @@ def event_summary(item: dict[str, Any]) -> EventSummary:
 
 
 def event_details(item: dict[str, Any]) -> EventDetails:
-    body = item.get("body") or {}
-    content = str(body.get("content") or "")
-    text = html_to_text(content) if str(body.get("contentType") or "").lower() == "html" else content.strip()
-    text, cut = truncate(text)
+    text, cut = body_text(item.get("body"))
     attendees = []
     for entry in item.get("attendees") or ():
         person = address(entry)
@@ -312,8 +308,8 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         ctx: Context,
         start: Annotated[str | None, Field(description="window start, ISO 8601 (e.g. 2026-03-02 or 2026-03-02T09:00:00+01:00); default now")] = None,
         end: Annotated[str | None, Field(description="window end, ISO 8601; default 7 days after start")] = None,
-        limit: Annotated[int, _LIMIT_FIELD] = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, _CURSOR_FIELD] = None,
+        limit: Annotated[int, LIMIT_FIELD] = DEFAULT_LIMIT,
+        cursor: Annotated[str | None, CURSOR_FIELD] = None,
     ) -> EventList | InputRequiredResult:
         state = state_of(ctx)
         begin, finish = _window(start, end, DEFAULT_WINDOW)
@@ -363,10 +359,8 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         path = f"/me/events/{path_id(event_id, field='event_id')}"
 
         async def body() -> EventDetails:
-            response = await state.graph.request(
-                "GET", path, scopes=CALENDARS_READ, params={"$select": _DETAIL_FIELDS}, headers=UTC_PREFER
-            )
-            return event_details(response.body if isinstance(response.body, dict) else {})
+            item = await state.graph.get_json(path, scopes=CALENDARS_READ, params={"$select": _DETAIL_FIELDS}, headers=UTC_PREFER)
+            return event_details(item)
 
         return await run_tool(ctx, body, consent_scopes=CALENDARS_READ)
 
@@ -561,10 +555,9 @@ def register(server: MCPServer[Any], settings: Any) -> None:
 
         async def run() -> EventResponse | InputRequiredResult:
             await state.tokens.get_token(state.settings.graph_resource, CALENDARS_WRITE)
-            found = await state.graph.request(
-                "GET", path, scopes=CALENDARS_WRITE, params={"$select": _RESPOND_FIELDS}, headers=UTC_PREFER
+            event = await state.graph.get_json(
+                path, scopes=CALENDARS_WRITE, params={"$select": _RESPOND_FIELDS}, headers=UTC_PREFER
             )
-            event = found.body if isinstance(found.body, dict) else {}
             subject = event.get("subject")
             if event.get("isOrganizer"):
                 raise ToolError(f"You organize \"{subject}\", so there is no invitation to answer.")

@@ -10,21 +10,22 @@ from mcp_types import InputRequiredResult
 from pydantic import BaseModel, Field
 
 from ._common import (
+    CURSOR_FIELD,
     DEFAULT_LIMIT,
+    LIMIT_FIELD,
     ConfirmOnce,
     PageInfo,
+    body_text,
     clamp_limit,
     email_addresses,
     fetch_page,
     graph_datetime,
     graph_tool,
-    html_to_text,
     iso_utc,
     odata_quote,
     parse_when,
     path_id,
     save_download,
-    truncate,
 )
 from ._runtime import run_tool, state_of
 
@@ -41,8 +42,6 @@ _DETAIL_FIELDS = (
 _ATTACHMENT_FIELDS = "id,name,size,contentType,isInline"
 _FOLDER_FIELDS = "id,displayName,parentFolderId,childFolderCount,unreadItemCount,totalItemCount"
 _REPLY_FIELDS = "id,subject,from,replyTo,toRecipients,ccRecipients"
-_LIMIT_FIELD = Field(ge=1, description=f"results per page (default {DEFAULT_LIMIT}, at most 50)")
-_CURSOR_FIELD = Field(description="`page.cursor` from a previous call, for the next page")
 
 
 class Address(BaseModel):
@@ -179,10 +178,7 @@ def summary(item: dict[str, Any]) -> MessageSummary:
 
 
 def details(item: dict[str, Any], attachments: list[dict[str, Any]]) -> MessageDetails:
-    body = item.get("body") or {}
-    content = str(body.get("content") or "")
-    text = html_to_text(content) if str(body.get("contentType") or "").lower() == "html" else content.strip()
-    text, cut = truncate(text)
+    text, cut = body_text(item.get("body"))
     return MessageDetails(
         id=str(item.get("id", "")),
         subject=item.get("subject"),
@@ -211,6 +207,13 @@ def details(item: dict[str, Any], attachments: list[dict[str, Any]]) -> MessageD
     )
 
 
+async def _message_page(
+    graph: Any, path: str, params: dict[str, Any], cursor: str | None, limit: int
+) -> MessageList:
+    items, page = await fetch_page(graph, path, scopes=MAIL_READ, params=params, cursor=cursor, limit=clamp_limit(limit))
+    return MessageList(messages=[summary(item) for item in items], page=page)
+
+
 def register(server: MCPServer[Any], settings: Any) -> None:
     @graph_tool(
         server,
@@ -232,8 +235,8 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         unread_only: Annotated[bool, Field(description="only unread messages")] = False,
         sender: Annotated[str | None, Field(description="only messages from this email address")] = None,
         since: Annotated[str | None, Field(description="only messages received at or after this ISO 8601 date/time")] = None,
-        limit: Annotated[int, Field(ge=1, description=f"messages per page (default {DEFAULT_LIMIT}, at most 50)")] = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, Field(description="`page.cursor` from a previous call, for the next page")] = None,
+        limit: Annotated[int, LIMIT_FIELD] = DEFAULT_LIMIT,
+        cursor: Annotated[str | None, CURSOR_FIELD] = None,
     ) -> MessageList | InputRequiredResult:
         state = state_of(ctx)
         filters = []
@@ -247,14 +250,9 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         if filters:
             params["$filter"] = " and ".join(filters)
         path = f"/me/mailFolders/{folder.strip()}/messages" if folder else "/me/messages"
-
-        async def body() -> MessageList:
-            items, page = await fetch_page(
-                state.graph, path, scopes=MAIL_READ, params=params, cursor=cursor, limit=clamp_limit(limit)
-            )
-            return MessageList(messages=[summary(item) for item in items], page=page)
-
-        return await run_tool(ctx, body, consent_scopes=MAIL_READ)
+        return await run_tool(
+            ctx, lambda: _message_page(state.graph, path, params, cursor, limit), consent_scopes=MAIL_READ
+        )
 
     @graph_tool(
         server,
@@ -272,8 +270,8 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         ctx: Context,
         query: Annotated[str, Field(min_length=1, description="what to look for, e.g. 'falcon launch' or 'from:megan@contoso.com'")],
         folder: Annotated[str | None, Field(description="well-known folder name or folder id; default: all mail")] = None,
-        limit: Annotated[int, _LIMIT_FIELD] = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, _CURSOR_FIELD] = None,
+        limit: Annotated[int, LIMIT_FIELD] = DEFAULT_LIMIT,
+        cursor: Annotated[str | None, CURSOR_FIELD] = None,
     ) -> MessageList | InputRequiredResult:
         state = state_of(ctx)
         text = " ".join(query.split())
@@ -282,14 +280,9 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         # $search takes one quoted KQL string; Graph allows no $orderby or $filter with it.
         params = {"$search": '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"', "$select": _LIST_FIELDS}
         path = f"/me/mailFolders/{path_id(folder, field='folder')}/messages" if folder else "/me/messages"
-
-        async def body() -> MessageList:
-            items, page = await fetch_page(
-                state.graph, path, scopes=MAIL_READ, params=params, cursor=cursor, limit=clamp_limit(limit)
-            )
-            return MessageList(messages=[summary(item) for item in items], page=page)
-
-        return await run_tool(ctx, body, consent_scopes=MAIL_READ)
+        return await run_tool(
+            ctx, lambda: _message_page(state.graph, path, params, cursor, limit), consent_scopes=MAIL_READ
+        )
 
     @graph_tool(
         server,
@@ -339,8 +332,8 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         parent_folder: Annotated[
             str | None, Field(description="list the subfolders of this folder (id or well-known name); default: top level")
         ] = None,
-        limit: Annotated[int, _LIMIT_FIELD] = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, _CURSOR_FIELD] = None,
+        limit: Annotated[int, LIMIT_FIELD] = DEFAULT_LIMIT,
+        cursor: Annotated[str | None, CURSOR_FIELD] = None,
     ) -> MailFolderList | InputRequiredResult:
         state = state_of(ctx)
         path = (
