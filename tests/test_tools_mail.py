@@ -109,6 +109,21 @@ async def test_search_in_a_folder_and_a_bad_cursor(client_for, graph):
     assert len(graph.requests) == 1
 
 
+async def test_list_messages_filters_and_keeps_a_folder_id_in_one_path_segment(client_for, graph):
+    graph.answer("GET", "/me/mailFolders/AAMk%2F..%2Fx%3D/messages", page([SUMMARY]))
+    arguments = {"folder": "AAMk/../x=", "unread_only": True, "sender": "o'neil@contoso.example",
+                 "since": "2026-03-02T10:00:00+01:00"}
+    async with client_for() as client:
+        result = await client.call_tool("list_messages", arguments)
+    assert not result.is_error, text_of(result)
+    params = query(graph.requests[0])
+    assert params["$filter"] == (
+        "isRead eq false and from/emailAddress/address eq 'o''neil@contoso.example' "
+        "and receivedDateTime ge 2026-03-02T09:00:00Z"
+    )
+    assert params["$orderby"] == "receivedDateTime desc" and params["$select"] == mail._LIST_FIELDS
+
+
 async def test_get_message_reads_html_as_text_and_lists_attachments(client_for, graph):
     graph.answer("GET", MSG_PATH, MESSAGE)
     graph.answer("GET", MSG_PATH + "/attachments", page([ATTACHMENT]))

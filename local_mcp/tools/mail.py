@@ -249,7 +249,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         params: dict[str, Any] = {"$select": _LIST_FIELDS, "$orderby": "receivedDateTime desc"}
         if filters:
             params["$filter"] = " and ".join(filters)
-        path = f"/me/mailFolders/{folder.strip()}/messages" if folder else "/me/messages"
+        path = f"/me/mailFolders/{path_id(folder, field='folder')}/messages" if folder else "/me/messages"
         return await run_tool(
             ctx, lambda: _message_page(state.graph, path, params, cursor, limit), consent_scopes=MAIL_READ
         )
