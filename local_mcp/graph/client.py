@@ -170,9 +170,14 @@ class GraphClient:
         return GraphResponse(response.status_code, dict(response.headers), body)
 
     async def get_json(
-        self, path: str, *, scopes: Sequence[str], params: Mapping[str, Any] | None = None
+        self,
+        path: str,
+        *,
+        scopes: Sequence[str],
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        response = await self.request("GET", path, scopes=scopes, params=params)
+        response = await self.request("GET", path, scopes=scopes, params=params, headers=headers)
         return response.body if isinstance(response.body, dict) else {}
 
 

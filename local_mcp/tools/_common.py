@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -56,8 +57,13 @@ def graph_tool(
     destructive: bool = False,
     idempotent: bool = True,
     open_world: bool = True,
+    read_only: bool | None = None,
 ) -> Callable[[F], F]:
-    """Register a Graph tool with its scopes and annotations; write tools only when writes are allowed."""
+    """Register a Graph tool with its scopes and annotations; write tools only when writes are allowed.
+
+    `write` is about Microsoft 365 (and gates listing); `read_only=False` marks a tool that changes
+    nothing there but still changes this computer (a download), so it is listed but not read-only.
+    """
 
     def decorator(fn: F) -> F:
         DECLARED[name] = ToolInfo(name, area, tuple(scopes), write, description)
@@ -69,7 +75,7 @@ def graph_tool(
             title=title,
             description=description,
             annotations=ToolAnnotations(
-                readOnlyHint=not write,
+                readOnlyHint=(not write) if read_only is None else read_only,
                 destructiveHint=destructive if write else False,
                 idempotentHint=idempotent,
                 openWorldHint=open_world,
@@ -86,6 +92,10 @@ def graph_tool(
 class PageInfo(BaseModel):
     has_more: bool = Field(description="true when more results exist; pass `cursor` to get them")
     cursor: str | None = Field(default=None, description="opaque; pass it back as `cursor` for the next page")
+
+
+LIMIT_FIELD = Field(ge=1, description=f"results per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})")
+CURSOR_FIELD = Field(description="`page.cursor` from a previous call, for the next page")
 
 
 def clamp_limit(limit: int | None, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
@@ -188,6 +198,14 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data)
 
 
+def body_text(body: Any) -> tuple[str, bool]:
+    """Graph's itemBody ({contentType, content}) as plain text for a model, and whether it was cut."""
+    body = body if isinstance(body, Mapping) else {}
+    content = str(body.get("content") or "")
+    text = html_to_text(content) if str(body.get("contentType") or "").lower() == "html" else content.strip()
+    return truncate(text)
+
+
 def html_to_text(markup: str | None) -> str:
     """Readable plain text from an HTML mail body: blocks become lines, links keep their target."""
     if not markup:
@@ -257,6 +275,26 @@ def odata_quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def path_id(value: str, *, field: str = "id") -> str:
+    """An id from the model as one URL path segment (Outlook ids may hold '/', '+' and '=')."""
+    cleaned = (value or "").strip()
+    if not cleaned:
+        raise ToolError(f"`{field}` is empty; pass the `id` from a list or search result.")
+    return quote(cleaned, safe="")
+
+
+_EMAIL = re.compile(r"^[^@\s,;<>()\[\]\"]+@[^@\s,;<>()\[\]\"]+\.[^@\s,;<>()\[\]\"]+$")
+
+
+def email_addresses(values: Sequence[str] | None, *, field: str) -> list[str]:
+    """Email addresses given by the model, trimmed; a malformed one is a clear error."""
+    cleaned = [v.strip() for v in values or () if v and v.strip()]
+    bad = [v for v in cleaned if not _EMAIL.match(v)]
+    if bad:
+        raise ToolError(f"`{field}` must hold plain email addresses such as megan@contoso.com (not {bad[0]!r}).")
+    return cleaned
+
+
 # ----- confirmation for writes that reach other people -----------------------------------------
 
 
@@ -313,6 +351,27 @@ async def confirm_or_ask(ctx: Context, *, confirmed: bool, summary: str) -> Any:
     if getattr(result, "action", None) == "accept" and getattr(getattr(result, "data", None), "confirm", False):
         return None
     raise ToolError(f"Not done: the user did not confirm ({summary}).")
+
+
+class ConfirmOnce:
+    """The confirmation of one tool call, asked at most once.
+
+    run_tool may run a tool body again (after a consent sign-in); a user who
+    already said yes is not asked a second time.
+    """
+
+    def __init__(self, ctx: Context, *, confirmed: bool) -> None:
+        self._ctx = ctx
+        self.approved = confirmed
+
+    async def ask(self, summary: str) -> Any:
+        """None to go ahead, or an input_required result to return; raises ToolError when declined."""
+        if self.approved:
+            return None
+        outcome = await confirm_or_ask(self._ctx, confirmed=False, summary=summary)
+        if outcome is None:
+            self.approved = True
+        return outcome
 
 
 # ----- files on this computer --------------------------------------------------------------------

@@ -8,6 +8,7 @@ to stderr as one JSON line. While running, another process can use the
 control API: GET  <control_url>/counts, POST <control_url>/inject
 {"endpoint": "graph", "status": 429, "retry_after": 1}, POST .../reset-counts,
 POST .../revoke-refresh-tokens, POST .../approve-device-code {"user_code": ...},
+POST .../withhold-scopes {"scopes": ["Mail.Read"]},
 POST .../config {"token_lifetime": 120}.
 """
 

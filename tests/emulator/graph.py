@@ -87,8 +87,11 @@ class Route:
 
 
 def _route(method: str, template: str, scopes: tuple[str, ...], handler: Callable[[Call], Response]) -> Route:
-    """Build a route from a template: "{id}" matches one segment, "{path}" several."""
-    pattern = re.escape(template).replace(r"\{id\}", r"(?P<id>[^/]+)").replace(r"\{path\}", r"(?P<path>.+?)")
+    """Build a route from a template: "{path}" matches several segments, any other "{name}" one."""
+    def group(m: re.Match[str]) -> str:
+        return f"(?P<{m[1]}>{'.+?' if m[1] == 'path' else '[^/]+'})"
+
+    pattern = re.sub(r"\\\{(\w+)\\\}", group, re.escape(template))
     return Route(method, re.compile(f"^{pattern}$", re.IGNORECASE), template, scopes, handler)
 
 
@@ -121,6 +124,11 @@ class GraphApi:
             _route("GET", "/me/drive/items/{id}", FILES_READ, self.get_drive_item),
             _route("GET", "/me/drive/items/{id}/children", FILES_READ, self.list_drive_children),
         ]
+        from .graph_calendar import CalendarApi  # they build on this module's helpers
+        from .graph_mail import MailApi
+
+        self.mail, self.calendar = MailApi(self), CalendarApi(self)
+        self.routes += self.mail.routes() + self.calendar.routes()
 
     # ---- pipeline -------------------------------------------------------------
 

@@ -245,9 +245,12 @@ class IdentityProvider:
             if time.time() > auth.expires_at:
                 raise ValueError(f"user code {user_code!r} has expired")
             auth.status = status
+        if status == "approved":  # the user signed in interactively
+            self.emu.stop_withholding()
 
     def mint_access_token(self, client_id: str, scopes: list[str], lifetime: int,
-                          claims: str | None = None) -> tuple[str, ScopeGrant]:
+                          claims: str | None = None, omit: frozenset[str] = frozenset()) -> tuple[str, ScopeGrant]:
+        """`omit`: lower-cased permissions left out of `scp` (the response's `scope` still echoes them)."""
         grant = resolve_scopes(scopes)
         self.emu.claims_seen.append(claims)  # what the client sent as `claims` (CAE, capabilities)
         user, now = self.emu.user, int(time.time())
@@ -257,7 +260,7 @@ class IdentityProvider:
             "azp": client_id, "azpacr": "0", "appid": client_id,
             "name": user.name, "given_name": user.given_name, "family_name": user.surname,
             "oid": user.oid, "preferred_username": user.email,
-            "scp": " ".join(grant.scp), "sub": self._pairwise_sub(client_id),
+            "scp": " ".join(s for s in grant.scp if s.lower() not in omit), "sub": self._pairwise_sub(client_id),
             "tid": user.tid, "uti": secrets.token_urlsafe(16), "ver": "2.0",
         }
         capabilities = _client_capabilities(claims)
@@ -362,6 +365,7 @@ class IdentityProvider:
                     expires_at=time.time() + AUTH_CODE_LIFETIME,
                 )
             fields["code"] = code
+            self.emu.stop_withholding()  # an interactive sign-in consents again
             # MSAL asks for client_info=1 and uses it for routing hints.
             fields["client_info"] = self._client_info()
         if "state" in params:
@@ -527,7 +531,7 @@ class IdentityProvider:
     def _issue(self, client_id: str, scopes: list[str], *, nonce: str | None = None,
                claims: str | None = None) -> Response:
         lifetime = int(self.emu.token_lifetime)
-        access_token, grant = self.mint_access_token(client_id, scopes, lifetime, claims)
+        access_token, grant = self.mint_access_token(client_id, scopes, lifetime, claims, self.emu.withheld())
         body: dict[str, object] = {
             "token_type": "Bearer",
             # Echo the requested scopes verbatim: MSAL caches the token under

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import threading
 from collections import Counter, defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -60,6 +60,7 @@ class Emulator:
         self.counts: Counter[str] = Counter()
         self.sent_mail: list[Any] = []  # JSON bodies POSTed to /me/sendMail
         self.claims_seen: list[str | None] = []  # the `claims` parameter of each token issued
+        self.withheld_scopes: set[str] = set()  # lower-cased; see withhold_scopes
         self.key = SigningKey()
         self._port = port
         self._lock = threading.Lock()
@@ -221,6 +222,24 @@ class Emulator:
         """The next authorize request redirects back with error=access_denied."""
         self.identity.deny_next_authorize()
 
+    def withhold_scopes(self, scopes: Iterable[str]) -> None:
+        """Until the next interactive sign-in, tokens from the token endpoint lack `scopes` in `scp`.
+
+        The token response's `scope` still echoes the request (so MSAL caches the
+        token as if granted), and Graph answers 403: consent that was revoked, or
+        never really given, until the user signs in and consents again.
+        """
+        with self._lock:
+            self.withheld_scopes = {s.rpartition("/")[2].lower() for s in scopes}
+
+    def withheld(self) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self.withheld_scopes)
+
+    def stop_withholding(self) -> None:
+        with self._lock:
+            self.withheld_scopes = set()
+
     def issue_access_token(self, scopes: Sequence[str] = ("User.Read",), *, lifetime: int | None = None,
                            client_id: str | None = None) -> str:
         """Mint an access token directly, for Graph tests that do not need MSAL.
@@ -267,6 +286,8 @@ class Emulator:
                 return Response.of_json({"error": f"bad inject request: {exc}"}, 400)
         elif req.method == "POST" and action == "revoke-refresh-tokens":
             self.revoke_refresh_tokens()
+        elif req.method == "POST" and action == "withhold-scopes":
+            self.withhold_scopes(body.get("scopes") or [])
         elif req.method == "POST" and action == "approve-device-code":
             try:
                 self.approve_device_code(body["user_code"])
