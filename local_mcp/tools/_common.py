@@ -56,8 +56,14 @@ def graph_tool(
     destructive: bool = False,
     idempotent: bool = True,
     open_world: bool = True,
+    read_only: bool | None = None,
 ) -> Callable[[F], F]:
-    """Register a Graph tool with its scopes and annotations; write tools only when writes are allowed."""
+    """Register a Graph tool with its scopes and annotations; write tools only when writes are allowed.
+
+    `read_only` overrides the readOnlyHint (default: `not write`) for a tool that is always
+    listed but can change things in some configurations (graph_request with writes allowed).
+    """
+    read_only_hint = (not write) if read_only is None else read_only
 
     def decorator(fn: F) -> F:
         DECLARED[name] = ToolInfo(name, area, tuple(scopes), write, description)
@@ -69,8 +75,8 @@ def graph_tool(
             title=title,
             description=description,
             annotations=ToolAnnotations(
-                readOnlyHint=not write,
-                destructiveHint=destructive if write else False,
+                readOnlyHint=read_only_hint,
+                destructiveHint=destructive if not read_only_hint else False,
                 idempotentHint=idempotent,
                 openWorldHint=open_world,
             ),
