@@ -60,7 +60,7 @@ class FakeGraph:
         """Requests so far, optionally only one method and URLs containing `contains` (decoded)."""
         return [
             r for r in self.requests
-            if (method is None or r.method == method.upper()) and contains in httpx.URL(str(r.url)).path + "?" + _query(r)
+            if (method is None or r.method == method.upper()) and contains in r.url.path + "?" + _query(r)
         ]
 
     def last(self, method: str | None = None, contains: str = "") -> httpx.Request:

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from mcp import Client
 
-import local_mcp.tools.files as files
+from local_mcp.tools import files
 from tests.graph_fakes import FakeGraph, body_json, error, params, tool_server
 
 GRAPH = "https://graph.example/v1.0"
@@ -53,7 +53,9 @@ async def test_files_tools_are_read_only_and_upload_is_listed_only_with_writes(s
         tools = {t.name: t for t in (await client.list_tools()).tools}
     assert {"list_files", "search_files", "get_file", "download_file"} <= set(tools)
     assert "upload_file" not in tools
-    assert all(tools[n].annotations.read_only_hint for n in ("list_files", "search_files", "get_file", "download_file"))
+    assert all(tools[n].annotations.read_only_hint for n in ("list_files", "search_files", "get_file"))
+    download = tools["download_file"].annotations  # writes a new local file, never over another one
+    assert (download.read_only_hint, download.destructive_hint) == (False, False)
     assert all(tools[n].description and tools[n].output_schema for n in tools)
 
     async with Client(server(allow_writes=True)) as client:
@@ -332,6 +334,18 @@ async def test_upload_session_conflict_cancels_the_session(server, graph, tmp_pa
     result = await call(server(allow_writes=True), "upload_file", {"local_path": str(source)})
     assert result.is_error and 'conflict="replace"' in text_of(result)
     assert str(graph.last("DELETE").url) == UPLOAD_URL
+
+
+async def test_an_expired_upload_session_says_to_upload_again(server, graph, tmp_path, small_fragments):
+    source = tmp_path / "big.bin"
+    source.write_bytes(b"y" * 1200)
+    graph.on("POST", r"/createUploadSession$", {"uploadUrl": UPLOAD_URL, "nextExpectedRanges": ["0-"]})
+    graph.on("PUT", r"^https://upload\.example/", error(404, "itemNotFound"), whole_url=True)
+    graph.on("DELETE", r"^https://upload\.example/", error(404, "itemNotFound"), whole_url=True)
+    result = await call(server(allow_writes=True), "upload_file", {"local_path": str(source)})
+    assert result.is_error and "expired or was cancelled; upload the file again" in text_of(result)
+    assert "tempauth" not in text_of(result)  # the upload URL's credential is never shown
+    assert len(graph.sent("PUT")) == 1  # a 404 is not retried
 
 
 async def test_upload_session_refuses_an_upload_url_that_is_not_https(server, graph, tmp_path, small_fragments):

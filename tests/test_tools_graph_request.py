@@ -6,7 +6,7 @@ import httpx
 import pytest
 from mcp import Client
 
-import local_mcp.tools.graph_request as graph_request
+from local_mcp.tools import graph_request
 from tests.graph_fakes import FakeGraph, body_json, params, tool_server
 
 GRAPH = "https://graph.example/v1.0"

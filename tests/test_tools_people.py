@@ -6,7 +6,7 @@ import httpx
 import pytest
 from mcp import Client
 
-import local_mcp.tools.people as people
+from local_mcp.tools import people
 from tests.graph_fakes import FakeGraph, error, params, tool_server
 
 GRAPH = "https://graph.example/v1.0"

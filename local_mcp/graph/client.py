@@ -200,6 +200,12 @@ class GraphClient:
                 "Check the network and try again.",
                 retryable=True,
             ) from exc
+        if response.status_code in (401, 403, 404):
+            raise GraphError(
+                f"{method.upper()} upload session: {response.status_code} {_REASONS.get(response.status_code, '')}: "
+                "the upload session has expired or was cancelled; upload the file again.",
+                status=response.status_code,
+            )
         if response.status_code >= 400:
             raise graph_error(
                 method, f"{parts.scheme}://{parts.netloc}/(upload session)", response.status_code,

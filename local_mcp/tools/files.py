@@ -14,6 +14,7 @@ it logs and skips a fragment that fails instead of reporting the failure.
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import re
 from pathlib import Path
@@ -39,6 +40,8 @@ from ._common import (
     save_download,
 )
 from ._runtime import run_tool, state_of
+
+logger = logging.getLogger(__name__)
 
 FILES_READ = ("Files.Read",)
 FILES_READ_WRITE = ("Files.ReadWrite",)
@@ -262,7 +265,8 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         if not words:
             raise ToolError("`query` must not be empty.")
         # search(q='...'): an OData string literal inside the path, so quote it for both.
-        path = f"/me/drive/root/search(q={quote(odata_quote(words), safe=chr(39))})"
+        literal = quote(odata_quote(words), safe="'")
+        path = f"/me/drive/root/search(q={literal})"
 
         async def body() -> FileSearchResult:
             items, page = await fetch_page(
@@ -349,6 +353,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         ),
         area="files",
         scopes=FILES_READ,
+        read_only=False,  # it writes a new file on this computer (never over an existing one)
         idempotent=False,
     )
     async def download_file(
@@ -473,8 +478,8 @@ async def _upload_in_session(
     except Exception:
         try:  # best effort: do not leave a half-uploaded session behind
             await graph.send_pre_authenticated("DELETE", upload_url)
-        except Exception:
-            pass
+        except GraphError:
+            logger.debug("Could not cancel the upload session of %s; it expires by itself", name)
         raise
 
 

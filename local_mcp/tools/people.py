@@ -20,7 +20,14 @@ from mcp_types import InputRequiredResult
 from pydantic import BaseModel, Field
 
 from ..errors import GraphError
-from ._common import DEFAULT_LIMIT, PageInfo, clamp_limit, fetch_page, graph_tool, odata_quote
+from ._common import (
+    DEFAULT_LIMIT,
+    PageInfo,
+    clamp_limit,
+    fetch_page,
+    graph_tool,
+    odata_quote,
+)
 from ._runtime import run_tool, state_of
 
 PEOPLE_READ = ("People.Read",)

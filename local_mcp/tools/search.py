@@ -66,7 +66,7 @@ def decode_search_cursor(cursor: str, entity_type: str, query: str) -> int:
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         offset = int(data["f"])
-    except Exception:
+    except (ValueError, KeyError, TypeError):  # bad base64, JSON or shape
         raise ToolError(invalid) from None
     if data.get("t") != entity_type or data.get("q") != query or offset < 0:
         raise ToolError("This cursor belongs to another search; pass the same `query` and `entity_type`, or no cursor.")

@@ -51,15 +51,15 @@ _NOTES = (
 )
 # (folder path, name, text) added to the seeded drive.
 _TEXT_FILES = [
-    ("/Documents", "Meeting notes.md",
+    ("/Documents", "Meeting notes.md", (
      "# Design review: Project Falcon\n\n## Decisions\n\n- Ship the new onboarding flow behind a flag.\n"
      "- Simplify the permissions screen before beta.\n\n## Action items\n\n| Owner | Item |\n|---|---|\n"
-     "| Alex | error-state copy |\n| Megan | beta invite list |\n"),
-    ("/Documents", "Team wiki.html",
+     "| Alex | error-state copy |\n| Megan | beta invite list |\n")),
+    ("/Documents", "Team wiki.html", (
      "<html><head><title>Team wiki</title><style>p{color:red}</style></head><body><h1>Team wiki</h1>"
      "<p>Welcome to the <b>platform team</b>. Our on-call rota lives in the "
      "<a href=\"https://contoso.example/oncall\">on-call tool</a>.</p><ul><li>Standup 09:00</li>"
-     "<li>Retro every other Friday</li></ul></body></html>"),
+     "<li>Retro every other Friday</li></ul></body></html>")),
     ("/Projects", "Falcon budget.csv",
      "month,planned,actual\nJune,120000,118400\nJuly,125000,127900\nAugust,130000,134160\n"),
     ("/Projects", "settings.json", '{\n  "project": "Falcon",\n  "region": "westeurope",\n  "replicas": 3\n}\n'),
