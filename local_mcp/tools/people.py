@@ -87,7 +87,7 @@ class ManagerResult(BaseModel):
 
 def person(item: dict[str, Any]) -> Person:
     emails = [e for e in item.get("scoredEmailAddresses") or [] if isinstance(e, dict) and e.get("address")]
-    kind = item.get("personType") if isinstance(item.get("personType"), dict) else {}
+    kind = found if isinstance(found := item.get("personType"), dict) else {}
     return Person(
         id=str(item.get("id", "")),
         name=item.get("displayName"),

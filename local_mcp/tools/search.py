@@ -84,15 +84,14 @@ def clean_summary(text: str | None) -> str | None:
 def _name_of(value: Any) -> str | None:
     if not isinstance(value, dict):
         return None
-    email = value.get("emailAddress") if isinstance(value.get("emailAddress"), dict) else None
-    if email:
+    if isinstance(email := value.get("emailAddress"), dict):
         return email.get("name") or email.get("address")
-    who = value.get("user") if isinstance(value.get("user"), dict) else None
-    return (who or {}).get("displayName") or (who or {}).get("email")
+    who = found if isinstance(found := value.get("user"), dict) else {}
+    return who.get("displayName") or who.get("email")
 
 
 def hit(entity_type: str, item: dict[str, Any]) -> SearchHit:
-    resource = item.get("resource") if isinstance(item.get("resource"), dict) else {}
+    resource = found if isinstance(found := item.get("resource"), dict) else {}
     hit_id = str(resource.get("id") or item.get("hitId") or "")
     summary = clean_summary(item.get("summary"))
     if entity_type == "message":
