@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from mcp import Client
 
 from local_mcp.server import create_server
 
@@ -90,3 +91,18 @@ def tool_server(make_provider: Callable[..., Any], settings: Any, graph: FakeGra
     provider = make_provider(s=settings)
     client = httpx.AsyncClient(transport=httpx.MockTransport(graph.handler))
     return create_server(settings, tokens=provider, graph_http_client=client)
+
+
+async def call(server: Any, tool: str, args: dict[str, Any]) -> Any:
+    """One tool call through the SDK's in-memory client."""
+    async with Client(server) as client:
+        return await client.call_tool(tool, args)
+
+
+def text_of(result: Any) -> str:
+    return " ".join(getattr(block, "text", "") for block in result.content)
+
+
+def scopes_asked(app: Any) -> set[str]:
+    """Short names of every scope the fake MSAL app handed out tokens for."""
+    return {scope.rsplit("/", 1)[-1] for key in app.tokens for scope in key}

@@ -7,7 +7,15 @@ import pytest
 from mcp import Client
 
 from local_mcp.tools import files
-from tests.graph_fakes import FakeGraph, body_json, error, params, tool_server
+from tests.graph_fakes import (
+    FakeGraph,
+    body_json,
+    call,
+    error,
+    params,
+    text_of,
+    tool_server,
+)
 
 GRAPH = "https://graph.example/v1.0"
 UPLOAD_URL = "https://upload.example/up/session-1?tempauth=pre-authenticated"
@@ -34,15 +42,6 @@ def server(make_provider, settings, graph, tmp_path):
         return tool_server(make_provider, settings.with_changes(download_dir=tmp_path / "downloads", **changes), graph)
 
     return make
-
-
-async def call(server, tool: str, args: dict):
-    async with Client(server) as client:
-        return await client.call_tool(tool, args)
-
-
-def text_of(result) -> str:
-    return " ".join(getattr(block, "text", "") for block in result.content)
 
 
 # ----- listing ---------------------------------------------------------------------------------

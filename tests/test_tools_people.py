@@ -7,7 +7,15 @@ import pytest
 from mcp import Client
 
 from local_mcp.tools import people
-from tests.graph_fakes import FakeGraph, error, params, tool_server
+from tests.graph_fakes import (
+    FakeGraph,
+    call,
+    error,
+    params,
+    scopes_asked,
+    text_of,
+    tool_server,
+)
 
 GRAPH = "https://graph.example/v1.0"
 MEGAN = {
@@ -32,19 +40,6 @@ def graph() -> FakeGraph:
 @pytest.fixture
 def server(make_provider, settings, graph):
     return tool_server(make_provider, settings, graph)
-
-
-async def call(server, tool: str, args: dict):
-    async with Client(server) as client:
-        return await client.call_tool(tool, args)
-
-
-def text_of(result) -> str:
-    return " ".join(getattr(block, "text", "") for block in result.content)
-
-
-def scopes_asked(app) -> set[str]:
-    return {scope.rsplit("/", 1)[-1] for key in app.tokens for scope in key}
 
 
 async def test_people_tools_are_listed_read_only(server):

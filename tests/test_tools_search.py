@@ -6,7 +6,14 @@ import httpx
 import pytest
 from mcp import Client
 
-from tests.graph_fakes import FakeGraph, body_json, tool_server
+from tests.graph_fakes import (
+    FakeGraph,
+    body_json,
+    call,
+    scopes_asked,
+    text_of,
+    tool_server,
+)
 
 MESSAGE_HIT = {
     "hitId": "AAMk-1", "rank": 1, "summary": "Re: <c0>Falcon</c0> launch checklist<ddd/>rows 12-18 &amp; owners",
@@ -50,19 +57,6 @@ def graph() -> FakeGraph:
 @pytest.fixture
 def server(make_provider, settings, graph):
     return tool_server(make_provider, settings, graph)
-
-
-async def call(server, tool: str, args: dict):
-    async with Client(server) as client:
-        return await client.call_tool(tool, args)
-
-
-def text_of(result) -> str:
-    return " ".join(getattr(block, "text", "") for block in result.content)
-
-
-def scopes_asked(app) -> set[str]:
-    return {scope.rsplit("/", 1)[-1] for key in app.tokens for scope in key}
 
 
 async def test_search_is_listed_read_only_with_the_scopes_of_all_three_types(server):
