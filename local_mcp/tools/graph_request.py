@@ -38,7 +38,7 @@ Method = Literal["GET", "POST", "PATCH", "PUT", "DELETE"]
 
 class GraphResult(BaseModel):
     method: str
-    url: str = Field(description="the Graph URL called, without the host")
+    url: str = Field(description="the path called, with the version, e.g. /v1.0/me")
     status: int
     body: Any = Field(default=None, description="the JSON answer (null when empty or truncated)")
     body_text: str | None = Field(default=None, description=f"when the answer exceeds {MAX_RESULT_CHARS:,} characters: its start, as text")
@@ -149,8 +149,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
                 raise ToolError(f"Header {name!r} must be one line.")
             extra[canonical] = str(value)
 
-        configured = state.settings.graph_url
-        base = base_url(configured, api_version)
+        base = base_url(state.settings.graph_url, api_version)
         url = base + relative
         built, allowed = urlsplit(url), urlsplit(base)
         if built.netloc.lower() != allowed.netloc.lower() or not built.path.startswith(allowed.path + "/"):
@@ -160,7 +159,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             response = await state.graph.request(
                 verb, url, scopes=wanted, params=params or None, json_body=body, headers=extra or None
             )
-            result = GraphResult(method=verb, url=urlsplit(state.graph.url_for(url, params or None)).path, status=response.status)
+            result = GraphResult(method=verb, url=built.path, status=response.status)
             payload = response.body
             if isinstance(payload, dict) and isinstance(payload.get("@odata.nextLink"), str):
                 link = payload["@odata.nextLink"]
