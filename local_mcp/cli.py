@@ -160,7 +160,8 @@ def _permissions(settings: Settings, as_json: bool) -> int:
     _out(f"Delegated Microsoft Graph permissions, asked for by each tool on first use ({settings.graph_resource}):")
     for tool in tools:
         kind = "write (listed with --allow-writes)" if tool.write else "read"
-        _out(f"  {tool.name:22s} {tool.area:9s} {' '.join(tool.scopes) or '-':40s} {kind}")
+        scopes = " ".join(tool.scopes) or "the scopes the call names"
+        _out(f"  {tool.name:22s} {tool.area:9s} {scopes:40s} {kind}")
     _out("  sign_in                account   the scopes it is given                   -")
     _out("  sign_out, auth_status  account   none (local only)                        -")
     return EXIT_OK

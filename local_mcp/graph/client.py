@@ -55,6 +55,7 @@ class GraphClient:
         # Tests pass an httpx.AsyncClient on a MockTransport; msgraph's middleware still wraps it.
         self._http_client = http_client
         self._adapter: Any = None
+        self._plain_client: Any = None  # for pre-authenticated upload URLs (no token, no Graph pipeline)
 
     def _get_adapter(self) -> Any:
         if self._adapter is None:
@@ -136,9 +137,9 @@ class GraphClient:
         info = RequestInformation()
         info.http_method = Method[method.upper()]
         info.url = url
-        info.headers.try_add("Accept", "application/json")
-        for name, value in (headers or {}).items():
+        for name, value in (headers or {}).items():  # first, so a caller may replace Accept
             info.headers.try_add(name, value)
+        info.headers.try_add("Accept", "application/json")
         if json_body is not None:
             info.headers.try_add("Content-Type", "application/json")
             info.content = json.dumps(json_body).encode("utf-8")
@@ -168,6 +169,54 @@ class GraphClient:
             raise graph_error(method, url, response.status_code, _parse_body(response), response.headers, scopes)
         body = response.content if raw else _parse_body(response)
         return GraphResponse(response.status_code, dict(response.headers), body)
+
+    async def send_pre_authenticated(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> GraphResponse:
+        """Call a URL that Graph handed out with its own authorization (an upload session's uploadUrl).
+
+        Such URLs carry a short-lived credential of their own and may live on another host
+        (SharePoint), so this never sends our token and never goes through the Graph pipeline.
+        Only https is allowed; the URL (its query holds that credential) is never shown or logged.
+        """
+        import httpx
+
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.netloc:
+            raise GraphError(
+                "Refusing an upload URL that is not https; try again, and report this if it persists.",
+                code="InsecureUploadUrl",
+            )
+        client = self._http_client
+        if client is None:
+            if self._plain_client is None:
+                self._plain_client = httpx.AsyncClient(timeout=httpx.Timeout(120.0, connect=15.0))
+            client = self._plain_client
+        try:
+            response = await client.request(method.upper(), url, content=content, headers=dict(headers or {}))
+        except httpx.HTTPError as exc:
+            raise GraphError(
+                f"{method.upper()} upload session: could not reach the upload URL ({type(exc).__name__}). "
+                "Check the network and try again.",
+                retryable=True,
+            ) from exc
+        if response.status_code in (401, 403, 404):
+            raise GraphError(
+                f"{method.upper()} upload session: {response.status_code} {_REASONS.get(response.status_code, '')}: "
+                "the upload session has expired or was cancelled; upload the file again.",
+                status=response.status_code,
+            )
+        if response.status_code >= 400:
+            raise graph_error(
+                method, f"{parts.scheme}://{parts.netloc}/(upload session)", response.status_code,
+                _parse_body(response), response.headers, (),
+            )
+        return GraphResponse(response.status_code, dict(response.headers), _parse_body(response))
 
     async def get_json(
         self,

@@ -61,9 +61,11 @@ def graph_tool(
 ) -> Callable[[F], F]:
     """Register a Graph tool with its scopes and annotations; write tools only when writes are allowed.
 
-    `write` is about Microsoft 365 (and gates listing); `read_only=False` marks a tool that changes
-    nothing there but still changes this computer (a download), so it is listed but not read-only.
+    `write` is about Microsoft 365 and gates listing. `read_only` overrides the readOnlyHint
+    (default: `not write`) for a tool that is always listed but changes something: this computer
+    (a download), or, in some configurations, Microsoft 365 (graph_request with writes allowed).
     """
+    read_only_hint = (not write) if read_only is None else read_only
 
     def decorator(fn: F) -> F:
         DECLARED[name] = ToolInfo(name, area, tuple(scopes), write, description)
@@ -75,8 +77,8 @@ def graph_tool(
             title=title,
             description=description,
             annotations=ToolAnnotations(
-                readOnlyHint=(not write) if read_only is None else read_only,
-                destructiveHint=destructive if write else False,
+                readOnlyHint=read_only_hint,
+                destructiveHint=destructive if not read_only_hint else False,
                 idempotentHint=idempotent,
                 openWorldHint=open_world,
             ),

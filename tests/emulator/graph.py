@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote, urlencode
 
 import jwt
 
-from . import data
+from . import data, schema
 from .model import GRAPH_APP_ID, Fault
 from .web import Request, Response
 
@@ -124,6 +124,13 @@ class GraphApi:
             _route("GET", "/me/drive/items/{id}", FILES_READ, self.get_drive_item),
             _route("GET", "/me/drive/items/{id}/children", FILES_READ, self.list_drive_children),
         ]
+        # OneDrive content and uploads, people and directory, and Microsoft Search live in their own
+        # modules. Their routes go first: "/me/drive/root:/{path}" would swallow ".../{path}:/content".
+        from . import graph_files, graph_people, graph_search
+
+        self.files = graph_files.DriveStore(self)
+        self.directory = graph_people.Directory(self)
+        self.routes[:0] = [*self.files.routes(), *self.directory.routes(), *graph_search.routes(self)]
         from .graph_calendar import CalendarApi  # they build on this module's helpers
         from .graph_mail import MailApi
 
@@ -395,7 +402,8 @@ def _select(items: list[Json], select: str | None, type_name: str) -> list[Json]
     """Apply $select. Like Graph, unknown properties are a 400, and id/etag stay."""
     if not select or not items:
         return items
-    known = {k.lower(): k for item in items for k in item}
+    known = {k.lower(): k for k in schema.PROPERTIES.get(type_name, ())}
+    known.update({k.lower(): k for item in items for k in item})
     wanted = []
     for name in (s.strip() for s in select.split(",") if s.strip()):
         if name.lower() not in known:

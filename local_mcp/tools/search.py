@@ -1,0 +1,167 @@
+"""Search across Microsoft 365 with the Microsoft Search API (POST /search/query).
+
+One entity type per call: Graph cannot interleave messages, events and files in one
+request, and each type needs its own permission (Mail.Read, Calendars.Read,
+Files.Read.All), so a call asks only for the one its type needs. Graph pages with
+from/size; the offset travels in our opaque cursor together with the query it belongs to.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import InputRequiredResult
+from pydantic import BaseModel, Field
+
+from ._common import DEFAULT_LIMIT, PageInfo, clamp_limit, graph_tool, iso_utc, truncate
+from ._runtime import run_tool, state_of
+
+EntityType = Literal["message", "event", "driveItem"]
+
+SCOPES: dict[str, tuple[str, ...]] = {
+    "message": ("Mail.Read",),
+    "event": ("Calendars.Read",),
+    "driveItem": ("Files.Read.All",),
+}
+# Graph's page size limit for mail and calendar search is 25; files allow more than our cap.
+PAGE_LIMIT = {"message": 25, "event": 25, "driveItem": 50}
+MAX_SUMMARY_CHARS = 500
+
+_HIGHLIGHT = re.compile(r"</?c\d+>", re.IGNORECASE)
+_ELLIPSIS = re.compile(r"<ddd\s*/>", re.IGNORECASE)
+
+
+class SearchHit(BaseModel):
+    type: EntityType
+    id: str
+    title: str | None = Field(description="a message's or event's subject, a file's name")
+    summary: str | None = Field(default=None, description="the matching passage, as Graph summarises it")
+    date: str | None = Field(default=None, description="received (message), start (event) or last modified (file); ISO 8601 UTC")
+    person: str | None = Field(default=None, description="sender (message), organizer (event) or last editor (file)")
+    web_url: str | None = None
+    size: int | None = Field(default=None, description="bytes (files only)")
+
+
+class SearchResult(BaseModel):
+    query: str
+    entity_type: EntityType
+    total: int | None = Field(default=None, description="Graph's estimate of all matches")
+    hits: list[SearchHit]
+    page: PageInfo
+
+
+def encode_search_cursor(entity_type: str, query: str, offset: int) -> str:
+    raw = json.dumps({"t": entity_type, "q": query, "f": offset}, separators=(",", ":")).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_search_cursor(cursor: str, entity_type: str, query: str) -> int:
+    invalid = "The cursor is not valid; call search again without `cursor` to start over."
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        offset = int(data["f"])
+    except (ValueError, KeyError, TypeError):  # bad base64, JSON or shape
+        raise ToolError(invalid) from None
+    if data.get("t") != entity_type or data.get("q") != query or offset < 0:
+        raise ToolError("This cursor belongs to another search; pass the same `query` and `entity_type`, or no cursor.")
+    return offset
+
+
+def clean_summary(text: str | None) -> str | None:
+    if not text:
+        return None
+    plain = html.unescape(_ELLIPSIS.sub(" … ", _HIGHLIGHT.sub("", text)))
+    plain = re.sub(r"\s+", " ", plain).strip()
+    return truncate(plain, MAX_SUMMARY_CHARS)[0] or None
+
+
+def _name_of(value: Any) -> str | None:
+    if not isinstance(value, dict):
+        return None
+    if isinstance(email := value.get("emailAddress"), dict):
+        return email.get("name") or email.get("address")
+    who = found if isinstance(found := value.get("user"), dict) else {}
+    return who.get("displayName") or who.get("email")
+
+
+def hit(entity_type: str, item: dict[str, Any]) -> SearchHit:
+    resource = found if isinstance(found := item.get("resource"), dict) else {}
+    hit_id = str(resource.get("id") or item.get("hitId") or "")
+    summary = clean_summary(item.get("summary"))
+    if entity_type == "message":
+        return SearchHit(
+            type="message", id=hit_id, title=resource.get("subject"),
+            summary=summary or clean_summary(resource.get("bodyPreview")),
+            date=iso_utc(resource.get("receivedDateTime") or resource.get("sentDateTime")),
+            person=_name_of(resource.get("from") or resource.get("sender")), web_url=resource.get("webLink"),
+        )
+    if entity_type == "event":
+        return SearchHit(
+            type="event", id=hit_id, title=resource.get("subject"),
+            summary=summary or clean_summary(resource.get("bodyPreview")),
+            date=iso_utc(resource.get("start")), person=_name_of(resource.get("organizer")),
+            web_url=resource.get("webLink"),
+        )
+    return SearchHit(
+        type="driveItem", id=hit_id, title=resource.get("name"), summary=summary,
+        date=iso_utc(resource.get("lastModifiedDateTime")),
+        person=_name_of(resource.get("lastModifiedBy") or resource.get("createdBy")),
+        web_url=resource.get("webUrl"), size=resource.get("size"),
+    )
+
+
+def register(server: MCPServer[Any], settings: Any) -> None:
+    @graph_tool(
+        server,
+        settings,
+        name="search",
+        title="Search Microsoft 365",
+        description=(
+            "Search the signed-in user's Microsoft 365 with Microsoft Search, one kind at a time: email messages "
+            "(entity_type=message), calendar events (event) or OneDrive/SharePoint files (driveItem); returns "
+            "summarised hits and a cursor for more."
+        ),
+        area="search",
+        scopes=tuple(s for scopes in SCOPES.values() for s in scopes),
+    )
+    async def search(
+        ctx: Context,
+        query: Annotated[str, Field(min_length=1, description="what to look for; KQL such as from:megan or filetype:docx works")],
+        entity_type: Annotated[
+            EntityType, Field(description='what to search: "message" (mail), "event" (calendar) or "driveItem" (files)')
+        ] = "message",
+        limit: Annotated[
+            int, Field(ge=1, description=f"hits per page (default {DEFAULT_LIMIT}; at most 25 for mail and events, 50 for files)")
+        ] = DEFAULT_LIMIT,
+        cursor: Annotated[str | None, Field(description="`page.cursor` from a previous call, for the next page")] = None,
+    ) -> SearchResult | InputRequiredResult:
+        state = state_of(ctx)
+        words = query.strip()
+        if not words:
+            raise ToolError("`query` must not be empty.")
+        if entity_type not in SCOPES:
+            raise ToolError('`entity_type` must be "message", "event" or "driveItem".')
+        scopes = SCOPES[entity_type]
+        size = clamp_limit(limit, maximum=PAGE_LIMIT[entity_type])
+        offset = decode_search_cursor(cursor, entity_type, words) if cursor else 0
+        request = {"entityTypes": [entity_type], "query": {"queryString": words}, "from": offset, "size": size}
+
+        async def body() -> SearchResult:
+            response = await state.graph.request("POST", "/search/query", scopes=scopes, json_body={"requests": [request]})
+            payload = response.body if isinstance(response.body, dict) else {}
+            containers = [c for r in payload.get("value") or [] for c in (r.get("hitsContainers") or [])]
+            found = [h for c in containers for h in (c.get("hits") or []) if isinstance(h, dict)][:size]
+            total = next((c.get("total") for c in containers if isinstance(c.get("total"), int)), None)
+            more = any(c.get("moreResultsAvailable") for c in containers) and bool(found)
+            page = PageInfo(has_more=more, cursor=encode_search_cursor(entity_type, words, offset + len(found)) if more else None)
+            return SearchResult(
+                query=words, entity_type=entity_type, total=total, hits=[hit(entity_type, h) for h in found], page=page
+            )
+
+        return await run_tool(ctx, body, consent_scopes=scopes)
