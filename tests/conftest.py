@@ -38,8 +38,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> objec
         report.longrepr = f"keyring test skipped in CI ({reason}); CI must run it for real"
 
 
+@pytest.fixture(scope="session")
+def empty_runtime_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("no-session-bus")
+
+
 @pytest.fixture(autouse=True)
-def clean_environ(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> None:
+def clean_environ(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, empty_runtime_dir: Path) -> None:
     """No LOCAL_MCP_* (or browser) setting leaks from the developer's shell into a test.
 
     Nor does the developer's keyring: outside tests marked `keyring`, the D-Bus session bus
@@ -52,7 +57,7 @@ def clean_environ(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
         monkeypatch.delenv(name, raising=False)
     if request.node.get_closest_marker("keyring") is None:
         monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
-        monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path_factory.mktemp("no-session-bus")))
+        monkeypatch.setenv("XDG_RUNTIME_DIR", str(empty_runtime_dir))
 
 
 @pytest.fixture
