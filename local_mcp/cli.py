@@ -168,6 +168,7 @@ def _permissions(settings: Settings, as_json: bool) -> int:
 
 
 async def _status(settings: Settings, as_json: bool) -> int:
+    from .auth.cache import SIGNAL_FILE_BACKENDS
     from .auth.tokens import TokenProvider
 
     async with TokenProvider(settings) as tokens:
@@ -181,9 +182,11 @@ async def _status(settings: Settings, as_json: bool) -> int:
         "effective_auth_mode": status.effective_auth_mode,
         "cache": {
             "backend": status.cache_backend,
+            "location": status.cache_location,
             "path": status.cache_path,
             "encrypted": status.cache_encrypted,
             "problem": status.cache_problem,
+            "notice": status.cache_notice,
         },
         "granted_scopes": status.granted_scopes,
     }
@@ -198,7 +201,11 @@ async def _status(settings: Settings, as_json: bool) -> int:
         _out(f"Token cache: unavailable - {status.cache_problem}")
     else:
         protection = "encrypted" if status.cache_encrypted else "PLAINTEXT (0600)"
-        _out(f"Token cache: {status.cache_backend}, {protection}, {status.cache_path}")
+        _out(f"Token cache: {status.cache_backend}, {protection}: {status.cache_location}")
+        if status.cache_backend in SIGNAL_FILE_BACKENDS:
+            _out(f"Signal file: {status.cache_path} (no tokens: it tells other processes to reload)")
+    if status.cache_notice:
+        _out(f"Cache note:  {status.cache_notice}")
     for resource, granted in status.granted_scopes.items():
         _out(f"Scopes:      {resource}: {' '.join(granted)}")
     return EXIT_OK

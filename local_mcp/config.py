@@ -18,6 +18,7 @@ from .errors import ConfigError
 
 AuthMode = Literal["auto", "broker", "browser", "device_code"]
 AUTH_MODES: tuple[str, ...] = ("auto", "broker", "browser", "device_code")
+KEYRING_BACKENDS: tuple[str, ...] = ("auto", "libsecret", "secretstorage")
 
 # Microsoft Graph Command Line Tools: a Microsoft-published public client that
 # allows the browser and device-code flows and is pre-consented in many tenants.
@@ -76,6 +77,13 @@ SETTINGS: tuple[Setting, ...] = (
         "allow a plaintext token cache (mode 0600) when encryption is impossible",
         is_bool=True,
     ),
+    Setting(
+        "keyring_backend",
+        "LOCAL_MCP_KEYRING_BACKEND",
+        "--keyring-backend",
+        "Linux only: how to reach the Secret Service keyring: auto (libsecret if PyGObject works, else "
+        "SecretStorage), libsecret or secretstorage",
+    ),
     Setting("sign_in_timeout", "LOCAL_MCP_SIGN_IN_TIMEOUT", "--sign-in-timeout", "seconds an interactive sign-in may take"),
     Setting("log_level", "LOCAL_MCP_LOG_LEVEL", "--log-level", "DEBUG, INFO, WARNING or ERROR (logs go to stderr)"),
     Setting(
@@ -104,6 +112,7 @@ class Settings:
     auth_mode: AuthMode = "auto"
     cache_dir: Path | None = None  # None: platformdirs' user data dir, resolved lazily
     allow_unencrypted_cache: bool = False
+    keyring_backend: str = "auto"  # Linux: auto | libsecret | secretstorage; ignored elsewhere
     sign_in_timeout: int = DEFAULT_SIGN_IN_TIMEOUT
     log_level: str = "WARNING"
     allow_writes: bool = False
@@ -240,6 +249,13 @@ def _validate(settings: Settings) -> None:
     if mode not in AUTH_MODES:
         raise ConfigError(f"LOCAL_MCP_AUTH_MODE must be one of {', '.join(AUTH_MODES)} (got {settings.auth_mode!r}).")
     set_(settings, "auth_mode", mode)
+
+    keyring = settings.keyring_backend.lower()
+    if keyring not in KEYRING_BACKENDS:
+        raise ConfigError(
+            f"LOCAL_MCP_KEYRING_BACKEND must be one of {', '.join(KEYRING_BACKENDS)} (got {settings.keyring_backend!r})."
+        )
+    set_(settings, "keyring_backend", keyring)
 
     if not 10 <= settings.sign_in_timeout <= 3600:
         raise ConfigError(

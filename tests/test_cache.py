@@ -4,17 +4,34 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import stat
+import subprocess
+import sys
+import time
 
+import msal
 import msal_extensions
 import pytest
+from msal_extensions.persistence import PersistenceNotFound
 
-from local_mcp.auth.cache import CACHE_FILE_NAME, open_token_cache
+from local_mcp.auth import secret_service
+from local_mcp.auth.cache import CACHE_FILE_NAME, atomic_write_private, describe_stuck_lock, open_token_cache
+from local_mcp.auth.tokens import TokenProvider
 from local_mcp.errors import CacheUnavailableError
+
+TOKENS = {
+    "client_id": "c",
+    "scope": ["s"],
+    "token_endpoint": "https://login.example/t/oauth2/v2.0/token",
+    "response": {"access_token": "at", "expires_in": 3600, "token_type": "Bearer"},
+}
 
 
 @pytest.fixture
 def no_encryption(monkeypatch):
+    """No keyring: on Linux the autouse clean_environ already hides the session bus."""
+
     def refuse(location):
         raise ImportError("Unable to import module 'gi'\nRuntime dependency of PyGObject is missing.")
 
@@ -30,14 +47,16 @@ def test_refuses_without_encryption_and_names_both_fixes(settings, no_encryption
     assert not (settings.resolved_cache_dir() / CACHE_FILE_NAME).exists()
 
 
-@pytest.mark.parametrize("error", [ValueError("no keyring"), RuntimeError("libsecret did not perform properly.")])
-def test_keyring_failures_are_refusals_too(settings, monkeypatch, error):
+@pytest.mark.parametrize("error", [ValueError("no keyring"), RuntimeError("Keychain did not perform properly.")])
+def test_keychain_and_dpapi_failures_are_refusals_too(settings, monkeypatch, error):
     def fail(location):
         raise error
 
+    monkeypatch.setattr(sys, "platform", "darwin")  # the msal-extensions path of macOS and Windows
     monkeypatch.setattr(msal_extensions, "build_encrypted_persistence", fail)
-    with pytest.raises(CacheUnavailableError, match="LOCAL_MCP_ALLOW_UNENCRYPTED_CACHE"):
+    with pytest.raises(CacheUnavailableError, match="LOCAL_MCP_ALLOW_UNENCRYPTED_CACHE") as info:
         open_token_cache(settings)
+    assert "keychain is not usable" in str(info.value)
 
 
 def test_opt_in_gives_a_plaintext_file_with_mode_0600_and_a_warning(settings, no_encryption, caplog):
@@ -45,8 +64,7 @@ def test_opt_in_gives_a_plaintext_file_with_mode_0600_and_a_warning(settings, no
     cache, info = open_token_cache(plain)
     assert info.backend == "plaintext" and info.encrypted is False
     assert "NOT encrypted" in caplog.text
-    cache.add({"client_id": "c", "scope": ["s"], "token_endpoint": "https://login.example/t/oauth2/v2.0/token",
-               "response": {"access_token": "at", "expires_in": 3600, "token_type": "Bearer"}})
+    cache.add(TOKENS)
     path = plain.resolved_cache_dir() / CACHE_FILE_NAME
     assert path.exists()
     if os.name == "posix":
@@ -65,4 +83,210 @@ def test_corrupt_cache_is_set_aside_not_deleted(settings, no_encryption, caplog)
     aside = [p for p in directory.iterdir() if ".corrupt-" in p.name]
     assert len(aside) == 1 and aside[0].read_text() == "{not json"
     assert "corrupt" in caplog.text
-    assert cache.find("AccessToken") == []
+    assert list(cache.search("AccessToken")) == []
+
+
+# ----- Linux: choosing the way to the keyring (fakes; the real keyring is in tests/keyring/) ------
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Secret Service chain is Linux-only")
+
+
+class FakeKeyring:
+    """An in-memory stand-in for a keyring persistence: the item, the signal file, set_aside()."""
+
+    is_encrypted = True
+    description = "Secret Service item 'local-mcp token cache' in the keyring collection 'Fake'"
+    items: dict[str, str] = {}
+    aside: list[str] = []
+
+    def __init__(self, location, **_):
+        self.location = str(location)
+
+    def save(self, content):
+        FakeKeyring.items[self.location] = content
+        secret_service.touch_signal(self.location)
+
+    def load(self):
+        if self.location not in FakeKeyring.items:
+            raise PersistenceNotFound()
+        return FakeKeyring.items[self.location]
+
+    def time_last_modified(self):
+        return secret_service.signal_mtime(self.location)
+
+    def get_location(self):
+        return self.location
+
+    def exists(self):
+        return self.location in FakeKeyring.items
+
+    def set_aside(self):
+        FakeKeyring.aside.append(FakeKeyring.items.pop(self.location))
+        secret_service.remove_signal(self.location)
+        return "keyring item 'set aside'"
+
+
+@pytest.fixture
+def fake_keyring(monkeypatch):
+    """A session bus that 'exists'; libsecret missing (as under uvx); SecretStorage is the fake."""
+    FakeKeyring.items, FakeKeyring.aside = {}, []
+    tried: list[str] = []
+
+    def no_libsecret(location):
+        tried.append("libsecret")
+        raise secret_service.KeyringUnavailable("PyGObject is not installed (ImportError: no gi)", not_installed=True)
+
+    def fake_secretstorage(location, **kwargs):
+        tried.append("secretstorage")
+        return FakeKeyring(location, **kwargs)
+
+    monkeypatch.setattr(secret_service, "ensure_session_bus", lambda: None)
+    monkeypatch.setattr(secret_service, "libsecret_persistence", no_libsecret)
+    monkeypatch.setattr(secret_service, "SecretServicePersistence", fake_secretstorage)
+    return tried
+
+
+@linux_only
+def test_without_a_session_bus_the_refusal_says_so(settings):
+    with pytest.raises(CacheUnavailableError) as info:
+        open_token_cache(settings)
+    message = str(info.value)
+    assert "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is unset" in message
+    assert "LOCAL_MCP_ALLOW_UNENCRYPTED_CACHE=1" in message and "\n" not in message
+    assert "PyGObject" not in message  # not needed any more: SecretStorage is pure Python
+
+
+@linux_only
+def test_the_bus_of_a_systemd_user_session_is_found_without_the_variable(monkeypatch, tmp_path):
+    runtime = tmp_path / "run-user"
+    runtime.mkdir()
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(runtime / "bus"))
+    try:
+        monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+        monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+        assert secret_service.ensure_session_bus() is None
+        assert os.environ["DBUS_SESSION_BUS_ADDRESS"] == f"unix:path={runtime / 'bus'}"
+    finally:
+        listener.close()
+
+
+@linux_only
+def test_without_pygobject_the_pure_python_way_is_used(settings, fake_keyring):
+    cache, info = open_token_cache(settings)
+    assert fake_keyring == ["libsecret", "secretstorage"]
+    assert (info.backend, info.encrypted) == ("secretstorage", True)
+    assert info.location == FakeKeyring.description
+    cache.add(TOKENS)
+    path = settings.resolved_cache_dir() / CACHE_FILE_NAME
+    assert "AccessToken" in FakeKeyring.items[str(path)]
+    assert path.read_bytes() == b""  # only the signal file is on disk
+
+
+@linux_only
+def test_a_chosen_backend_is_the_only_one_tried(settings, fake_keyring):
+    with pytest.raises(CacheUnavailableError) as info:
+        open_token_cache(settings.with_changes(keyring_backend="libsecret"))
+    assert fake_keyring == ["libsecret"]
+    assert "libsecret: PyGObject is not installed" in str(info.value)  # chosen, so worth saying
+
+    fake_keyring.clear()
+    _, chosen = open_token_cache(settings.with_changes(keyring_backend="secretstorage"))
+    assert fake_keyring == ["secretstorage"] and chosen.backend == "secretstorage"
+
+
+@linux_only
+def test_when_both_ways_fail_the_refusal_gives_the_reason_that_matters(settings, fake_keyring, monkeypatch):
+    def locked(location, **_):
+        raise secret_service.KeyringUnavailable("the keyring collection 'Login' is locked and could not be unlocked")
+
+    monkeypatch.setattr(secret_service, "SecretServicePersistence", locked)
+    with pytest.raises(CacheUnavailableError) as info:
+        open_token_cache(settings)
+    message = str(info.value)
+    assert "secretstorage: the keyring collection 'Login' is locked" in message
+    assert "PyGObject" not in message  # a missing optional library is not the problem
+
+    _, plain = open_token_cache(settings.with_changes(allow_unencrypted_cache=True))
+    assert plain.backend == "plaintext"
+
+
+@linux_only
+def test_a_plaintext_cache_left_by_an_opt_in_moves_into_the_keyring(settings, fake_keyring, caplog):
+    directory = settings.resolved_cache_dir()
+    directory.mkdir(parents=True)
+    old = msal.SerializableTokenCache()
+    old.add(TOKENS)
+    (directory / CACHE_FILE_NAME).write_text(old.serialize())
+    cache, _ = open_token_cache(settings)
+    assert (directory / CACHE_FILE_NAME).read_bytes() == b""
+    assert "AccessToken" in FakeKeyring.items[str(directory / CACHE_FILE_NAME)]
+    assert len(list(cache.search("AccessToken"))) == 1
+    assert "moved into the keyring" in caplog.text
+
+
+@linux_only
+def test_a_corrupt_keyring_item_is_set_aside_and_reported(settings, fake_keyring):
+    path = settings.resolved_cache_dir() / CACHE_FILE_NAME
+    path.parent.mkdir(parents=True)
+    path.touch()
+    FakeKeyring.items[str(path)] = "{not json"
+    cache, info = open_token_cache(settings)
+    assert FakeKeyring.aside == ["{not json"] and str(path) not in FakeKeyring.items
+    assert "corrupt" in info.notices[-1] and "keyring item 'set aside'" in info.notices[-1]
+    assert list(cache.search("AccessToken")) == []
+
+
+# ----- corrupt while running; the lock ------------------------------------------------------------
+
+
+def test_a_cache_corrupted_while_running_is_set_aside_and_the_server_keeps_going(settings, no_encryption, caplog):
+    plain = settings.with_changes(allow_unencrypted_cache=True)
+    cache, info = open_token_cache(plain)
+    cache.add(TOKENS)
+    path = plain.resolved_cache_dir() / CACHE_FILE_NAME
+    path.write_text("garbage from somewhere else")
+    os.utime(path, ns=(time.time_ns() + 10**9,) * 2)  # newer than the cache's last sync
+    list(cache.search("AccessToken"))  # reloads: must not raise
+    assert [p.name for p in path.parent.iterdir() if ".corrupt-" in p.name]
+    assert info.notices and "corrupt" in info.notices[-1]
+    cache.add(TOKENS)  # and writing goes on, into a fresh file
+    assert "AccessToken" in json.loads(path.read_text())
+
+
+def test_the_file_time_is_never_behind_the_clock(tmp_path):
+    """PersistedTokenCache reloads when the file's mtime is newer than its last time.time()."""
+    path = tmp_path / "f"
+    for _ in range(50):
+        before = time.time()
+        atomic_write_private(path, b"{}")
+        assert path.stat().st_mtime >= before
+
+
+def _dead_pid() -> int:
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(done.stdout)
+
+
+def test_a_stale_lock_is_reported_with_what_to_do(settings, no_encryption):
+    from msal_extensions import LockError
+
+    plain = settings.with_changes(allow_unencrypted_cache=True)
+    cache, _ = open_token_cache(plain)
+    path = plain.resolved_cache_dir() / CACHE_FILE_NAME
+    lock = path.with_name(CACHE_FILE_NAME + ".lockfile")
+    pid = _dead_pid()
+    lock.write_text(f"{pid} /usr/bin/local-mcp")
+    with pytest.raises(LockError) as stuck:  # msal-extensions gives up after about 5 s
+        cache.add(TOKENS)
+    message = str(TokenProvider(plain)._translate(stuck.value))
+    assert f"left behind by process {pid} (/usr/bin/local-mcp), which is no longer running" in message
+    assert "Delete that file and try again" in message and str(lock) in message
+
+
+def test_a_lock_held_by_a_live_process_says_to_wait(tmp_path):
+    path = tmp_path / CACHE_FILE_NAME
+    (tmp_path / (CACHE_FILE_NAME + ".lockfile")).write_text(f"{os.getpid()} pytest")
+    assert "which is still running. Wait for it" in describe_stuck_lock(path)
+    (tmp_path / (CACHE_FILE_NAME + ".lockfile")).unlink()
+    assert "was busy" in describe_stuck_lock(path)

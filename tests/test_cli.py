@@ -42,6 +42,20 @@ def test_status_json_reports_cache_and_no_account(tmp_path, capsys, monkeypatch)
     assert data["cache"]["path"] in (str(tmp_path / "token_cache.bin"), None)
 
 
+def test_status_says_where_the_tokens_are(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("LOCAL_MCP_ALLOW_UNENCRYPTED_CACHE", "1")
+    assert main(["status", "--cache-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"Token cache: plaintext, PLAINTEXT (0600): file {tmp_path / 'token_cache.bin'}" in out
+    assert "Signal file" not in out  # only keyring backends leave an empty signal file
+
+
+def test_status_without_encryption_or_opt_in_says_how_to_fix_it(tmp_path, capsys):
+    assert main(["status", "--json", "--cache-dir", str(tmp_path)]) == 0
+    cache = json.loads(capsys.readouterr().out)["cache"]
+    assert cache["backend"] is None and "LOCAL_MCP_ALLOW_UNENCRYPTED_CACHE=1" in cache["problem"]
+
+
 def test_python_dash_m_works_like_the_script():
     out = subprocess.run([sys.executable, "-m", "local_mcp", "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == f"local-mcp {__version__}"

@@ -56,6 +56,12 @@ def test_custom_authority_and_graph_url_override_the_cloud():
     assert s.cache_dir == Path("~/somewhere").expanduser()
 
 
+def test_keyring_backend_defaults_to_auto_and_reads_env_and_flag():
+    assert Settings.load(environ={}).keyring_backend == "auto"
+    assert Settings.load(environ={"LOCAL_MCP_KEYRING_BACKEND": "SecretStorage"}).keyring_backend == "secretstorage"
+    assert Settings.load(environ={}, overrides={"keyring_backend": "libsecret"}).keyring_backend == "libsecret"
+
+
 def test_flags_win_over_environment():
     s = Settings.load(environ={"LOCAL_MCP_AUTH_MODE": "browser"}, overrides={"auth_mode": "device_code"})
     assert s.auth_mode == "device_code"
@@ -74,6 +80,7 @@ def test_flags_win_over_environment():
         ({"LOCAL_MCP_SIGN_IN_TIMEOUT": "soon"}, "seconds"),
         ({"LOCAL_MCP_SIGN_IN_TIMEOUT": "1"}, "between"),
         ({"LOCAL_MCP_LOG_LEVEL": "LOUD"}, "LOCAL_MCP_LOG_LEVEL"),
+        ({"LOCAL_MCP_KEYRING_BACKEND": "kwallet"}, "auto, libsecret, secretstorage"),
     ],
 )
 def test_bad_values_are_clear_errors(env, message):

@@ -266,5 +266,5 @@ async def test_a_locked_cache_is_a_clear_error(make_provider, settings):
 
     AccountStore(settings.resolved_cache_dir()).save(_record())
     async with make_provider(app=LockedApp(accounts=[dict(USER)])) as tokens:
-        with pytest.raises(CacheUnavailableError, match="locked by another process"):
+        with pytest.raises(CacheUnavailableError, match="another process held its lock"):
             await tokens.get_token(GRAPH, ["User.Read"])

@@ -28,7 +28,7 @@ from .._gc import quiet_gc
 from ..errors import AuthError, CacheUnavailableError, DeviceCodePendingError, DeviceCodePrompt, SignInFailedError
 from . import progress
 from .account import AccountRecord, AccountStore
-from .cache import CacheInfo, open_token_cache
+from .cache import CACHE_FILE_NAME, CacheInfo, describe_stuck_lock, open_token_cache
 from .msal_app import HTTP_CACHE_FILE_NAME, PersistentHttpCache, build_public_client
 from .msal_errors import admin_consent_url, interaction_required, needs_interaction, sign_in_failure
 from .resource import TokenRequest, build_token_request, short_names
@@ -89,6 +89,8 @@ class AuthStatus:
     cache_problem: str | None
     granted_scopes: dict[str, list[str]]
     pending_sign_in: DeviceCodePrompt | None
+    cache_location: str | None = None  # where the tokens are, in words (file, or keyring item)
+    cache_notice: str | None = None  # e.g. a corrupt cache was set aside
 
 
 async def in_daemon_thread(blocking: Callable[[], T]) -> T:
@@ -272,6 +274,8 @@ class TokenProvider:
             cache_problem=problem,
             granted_scopes=dict(record.granted_scopes) if record else {},
             pending_sign_in=pending.prompt if (pending := self.pending_device_flow()) else None,
+            cache_location=info.location if info else None,
+            cache_notice=info.notices[-1] if info and info.notices else None,
         )
 
     # ----- building MSAL lazily --------------------------------------------------------------------
@@ -516,11 +520,10 @@ class TokenProvider:
         if isinstance(exc, (AuthError,)):
             return exc
         name = type(exc).__name__
-        if name in ("LockError", "LockException", "AlreadyLocked", "Timeout"):
-            lock = f"{self.settings.resolved_cache_dir()}/token_cache.bin.lockfile"
-            return CacheUnavailableError(
-                f"The token cache is locked by another process. If no other local-mcp is running, delete {lock} and try again."
-            )
+        if name in ("LockError", "LockException", "AlreadyLocked"):
+            return CacheUnavailableError(describe_stuck_lock(self.settings.resolved_cache_dir() / CACHE_FILE_NAME))
+        if name == "KeyringError":  # its message already says what failed in the keyring
+            return CacheUnavailableError(str(exc))
         if name in ("PersistenceDecryptionError", "PersistenceError", "PersistenceEncryptionError"):
             return CacheUnavailableError(
                 f"The token cache could not be read or written ({name}). Run `local-mcp logout` to reset it."

@@ -37,10 +37,12 @@ class SignOutResult(BaseModel):
 
 
 class CacheStatus(BaseModel):
-    backend: str | None = Field(description="dpapi, keychain, libsecret or plaintext")
-    path: str | None
+    backend: str | None = Field(description="where the tokens are kept: dpapi, keychain, libsecret, secretstorage or plaintext")
+    location: str | None = Field(default=None, description="the file, or the keyring item and collection, holding the tokens")
+    path: str | None = Field(description="the cache file; with a keyring backend, the empty signal file next to the lock")
     encrypted: bool | None
-    problem: str | None = None
+    problem: str | None = Field(default=None, description="why the cache cannot be used, and how to fix it")
+    notice: str | None = Field(default=None, description="e.g. a corrupt cache was set aside and a new sign-in is needed")
 
 
 class AuthStatusResult(BaseModel):
@@ -149,9 +151,11 @@ def register(server: MCPServer, settings: Any) -> None:
                 effective_auth_mode=status.effective_auth_mode,
                 cache=CacheStatus(
                     backend=status.cache_backend,
+                    location=status.cache_location,
                     path=status.cache_path,
                     encrypted=status.cache_encrypted,
                     problem=status.cache_problem,
+                    notice=status.cache_notice,
                 ),
                 granted_scopes=status.granted_scopes,
                 sign_in_pending_at=status.pending_sign_in.verification_uri if status.pending_sign_in else None,

@@ -68,6 +68,8 @@ def base_env(emu: Emulator, root: Path) -> dict[str, str]:
     """The whole environment of the server: the stdio client passes almost nothing through."""
     home = root / "home"
     home.mkdir(exist_ok=True)
+    runtime_dir = root / "runtime"
+    runtime_dir.mkdir(exist_ok=True, mode=0o700)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
@@ -79,7 +81,9 @@ def base_env(emu: Emulator, root: Path) -> dict[str, str]:
         "LOCAL_MCP_CACHE_DIR": str(root / "cache"),
         "LOCAL_MCP_AUTH_MODE": "browser",
         "LOCAL_MCP_SIGN_IN_TIMEOUT": "60",
-        # This machine has no keyring; the keyring paths are tested separately.
+        # No keyring here: the stdio client passes no DBUS_SESSION_BUS_ADDRESS, and this empty
+        # XDG_RUNTIME_DIR hides a desktop's /run/user/<uid>/bus. tests/keyring/ adds a real one.
+        "XDG_RUNTIME_DIR": str(runtime_dir),
         "LOCAL_MCP_ALLOW_UNENCRYPTED_CACHE": "1",
         "LOCAL_MCP_LOG_LEVEL": "INFO",
         **emu.env(),

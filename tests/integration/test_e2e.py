@@ -95,9 +95,11 @@ async def test_sign_out_then_whoami_signs_in_again_and_status_has_no_token(setup
         assert data["signed_in"] is True and data["username"] == USER.email
         assert data["cache"] == {
             "backend": "plaintext",
+            "location": f"file {setup.cache_dir / 'token_cache.bin'}",
             "path": str(setup.cache_dir / "token_cache.bin"),
             "encrypted": False,
             "problem": None,
+            "notice": None,
         }
         assert data["granted_scopes"] == {emu.graph_resource: ["User.Read"]}
         rendered = json.dumps(data) + text_of(status)

@@ -1,0 +1,122 @@
+"""Many processes refreshing tokens on one token cache, and what must hold afterwards.
+
+    python -m tests.integration.cache_stress SCOPE ROUNDS RESULT_JSON
+
+is one worker: a real TokenProvider (so the real persistence chooser, PersistedTokenCache
+and its lock) configured from LOCAL_MCP_* like the server, asking ROUNDS times for a Graph
+token with SCOPE. The emulator issues 120-second tokens, which MSAL treats as expired, so
+every round redeems the refresh token and writes the cache.
+
+`run_stress()` signs in once with `local-mcp login`, starts the workers together, and
+`check_cache()` proves that nothing was lost: one account, its refresh token, every
+worker's access token, no lock left behind, nothing set aside.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).parents[2]
+SCOPES = ("Mail.Read", "Calendars.Read", "Files.Read", "People.Read", "Contacts.Read", "Tasks.Read", "Notes.Read", "Sites.Read.All")
+
+
+@dataclass
+class StressOutcome:
+    seconds: float
+    results: list[dict[str, Any]]
+    stderr: list[str]
+
+
+def run_stress(emu: Any, env: dict[str, str], workdir: Path, *, processes: int = 8, rounds: int = 50) -> StressOutcome:
+    """Sign in once, then `processes` workers refresh `rounds` times each, all at once."""
+    emu.token_lifetime = 120  # under MSAL's 5-minute margin: every silent call refreshes
+    login = subprocess.run(
+        [sys.executable, "-m", "local_mcp", "login"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert login.returncode == 0, login.stderr[-3000:]
+    emu.reset_counts()
+
+    started = time.monotonic()
+    workers = []
+    for n in range(processes):
+        result = workdir / f"worker-{n}.json"
+        stderr = open(workdir / f"worker-{n}.log", "w")  # noqa: SIM115 - closed below
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.integration.cache_stress", SCOPES[n % len(SCOPES)], str(rounds), str(result)],
+            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr,
+        )
+        workers.append((proc, result, stderr))
+    results, logs = [], []
+    for proc, result, stderr in workers:
+        proc.wait(timeout=300)
+        stderr.close()
+        logs.append(Path(stderr.name).read_text(errors="replace"))
+        data = json.loads(result.read_text()) if result.exists() else {"ok": 0, "errors": [f"exit {proc.returncode}"]}
+        data["returncode"] = proc.returncode
+        results.append(data)
+    return StressOutcome(time.monotonic() - started, results, logs)
+
+
+def check_outcome(outcome: StressOutcome, emu: Any, *, processes: int = 8, rounds: int = 50) -> None:
+    for n, (result, log) in enumerate(zip(outcome.results, outcome.stderr)):
+        assert result["returncode"] == 0 and result["ok"] == rounds, f"worker {n}: {result} {log[-2000:]}"
+        for bad in ("corrupt", "CRITICAL", "Traceback"):
+            assert bad not in log, f"worker {n} logged {bad!r}: {log[-2000:]}"
+    assert emu.counts["token.refresh_token"] == processes * rounds  # every round really refreshed
+    assert emu.counts["authorize"] == 0  # nobody had to sign in again
+
+
+def check_cache(cache: Any, cache_dir: Path, emu: Any, *, processes: int = 8) -> None:
+    """The cache after the storm: whole, one account, its refresh token, every worker's token."""
+    accounts = list(cache.search("Account"))
+    assert len(accounts) == 1, accounts
+    refresh_tokens = list(cache.search("RefreshToken"))
+    assert len(refresh_tokens) == 1 and refresh_tokens[0]["secret"] in emu.refresh_tokens
+    targets = {entry["target"] for entry in cache.search("AccessToken")}
+    for scope in SCOPES[:processes]:
+        assert f"{emu.graph_resource}/{scope}" in targets, f"the access token for {scope} was lost: {sorted(targets)}"
+    record = json.loads((cache_dir / "account.json").read_text())
+    assert record["home_account_id"] == accounts[0]["home_account_id"]
+    leftovers = sorted(p.name for p in cache_dir.iterdir() if p.name.endswith((".lockfile", ".tmp")) or ".corrupt-" in p.name)
+    assert leftovers == [], f"left behind: {leftovers}"
+
+
+async def _work(scope: str, rounds: int) -> dict[str, Any]:
+    from local_mcp.auth.tokens import TokenProvider
+    from local_mcp.config import Settings
+
+    settings = Settings.load()
+    ok, errors = 0, []
+    async with TokenProvider(settings) as tokens:
+        for _ in range(rounds):
+            try:
+                token = await tokens.get_token(settings.graph_resource, [scope], interactive=False)
+                assert token.token.startswith("eyJ")
+                ok += 1
+            except Exception as exc:  # collect, so that the test can say what went wrong
+                errors.append(f"{type(exc).__name__}: {exc}")
+        status = await tokens.status()
+    return {"ok": ok, "errors": errors[:5], "backend": status.cache_backend, "pid": os.getpid()}
+
+
+def main() -> int:
+    import anyio
+
+    from local_mcp.logs import configure_logging
+
+    scope, rounds, result_path = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
+    configure_logging(os.environ.get("LOCAL_MCP_LOG_LEVEL", "WARNING"))
+    result = anyio.run(_work, scope, rounds)
+    result_path.write_text(json.dumps(result))
+    return 0 if result["ok"] == rounds else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
