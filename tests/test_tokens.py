@@ -268,3 +268,23 @@ async def test_a_locked_cache_is_a_clear_error(make_provider, settings):
     async with make_provider(app=LockedApp(accounts=[dict(USER)])) as tokens:
         with pytest.raises(CacheUnavailableError, match="another process held its lock"):
             await tokens.get_token(GRAPH, ["User.Read"])
+
+
+async def test_a_briefly_busy_cache_lock_is_waited_for(make_provider, settings):
+    from msal_extensions import LockError
+
+    class BusyOnceApp(FakeApp):
+        busy = 2
+
+        def acquire_token_silent_with_error(self, scopes, account, **kwargs):
+            if self.busy:
+                self.busy -= 1
+                raise LockError("could not acquire lock")
+            return super().acquire_token_silent_with_error(scopes, account, **kwargs)
+
+    app = BusyOnceApp(accounts=[dict(USER)])
+    app.tokens[tuple(USER_READ)] = token_result(USER_READ)
+    AccountStore(settings.resolved_cache_dir()).save(_record())
+    async with make_provider(app=app) as tokens:
+        token = await tokens.get_token(GRAPH, ["User.Read"])
+    assert token.token == "at-secret"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -39,6 +40,8 @@ logger = logging.getLogger(__name__)
 # MSAL refreshes a token with under five minutes left; so do we.
 EXPIRY_MARGIN_SECONDS = 300
 PROGRESS_INTERVAL_SECONDS = 5.0
+# How many times a silent token request meets a busy cache lock before that is an error.
+LOCK_ATTEMPTS = 4
 
 T = TypeVar("T")
 
@@ -91,6 +94,11 @@ class AuthStatus:
     pending_sign_in: DeviceCodePrompt | None
     cache_location: str | None = None  # where the tokens are, in words (file, or keyring item)
     cache_notice: str | None = None  # e.g. a corrupt cache was set aside
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    """msal-extensions' LockError (portalocker's LockException and its subclasses)."""
+    return type(exc).__name__ in ("LockError", "LockException", "AlreadyLocked")
 
 
 async def in_daemon_thread(blocking: Callable[[], T]) -> T:
@@ -316,13 +324,25 @@ class TokenProvider:
     # ----- silent ----------------------------------------------------------------------------------
 
     def _silent_blocking(self, request: TokenRequest, claims: str | None) -> dict[str, Any] | None:
-        account = self._find_account_blocking()
-        if account is None:
-            return None
-        kwargs: dict[str, Any] = {"claims_challenge": claims}
-        if request.extra_body_params:
-            kwargs["data"] = dict(request.extra_body_params)
-        result = self._app.acquire_token_silent_with_error(request.msal_scopes, account, **kwargs)
+        # msal-extensions gives up on the cache lock after ~5 s. Several local-mcp processes
+        # refreshing at once can hold it that long in turn (a keyring write takes a while), so a
+        # busy lock is waited for a few more rounds before it becomes an error. Silent only:
+        # repeating a refresh is harmless, repeating a sign-in is not.
+        for attempt in range(1, LOCK_ATTEMPTS + 1):
+            try:
+                account = self._find_account_blocking()
+                if account is None:
+                    return None
+                kwargs: dict[str, Any] = {"claims_challenge": claims}
+                if request.extra_body_params:
+                    kwargs["data"] = dict(request.extra_body_params)
+                result = self._app.acquire_token_silent_with_error(request.msal_scopes, account, **kwargs)
+                break
+            except Exception as exc:
+                if not _is_lock_error(exc) or attempt == LOCK_ATTEMPTS:
+                    raise
+                logger.info("The token cache is busy (another process holds its lock); waiting (%d)", attempt)
+                time.sleep(random.uniform(0.05, 0.5))
         if self._http_cache is not None:
             self._http_cache.save_if_changed()
         return result
@@ -520,7 +540,7 @@ class TokenProvider:
         if isinstance(exc, (AuthError,)):
             return exc
         name = type(exc).__name__
-        if name in ("LockError", "LockException", "AlreadyLocked"):
+        if _is_lock_error(exc):
             return CacheUnavailableError(describe_stuck_lock(self.settings.resolved_cache_dir() / CACHE_FILE_NAME))
         if name == "KeyringError":  # its message already says what failed in the keyring
             return CacheUnavailableError(str(exc))
