@@ -103,12 +103,14 @@ class GraphError(LocalMcpError):
         code: str | None = None,
         request_id: str | None = None,
         retryable: bool = False,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.request_id = request_id
         self.retryable = retryable
+        self.retry_after = retry_after  # seconds, from Graph's Retry-After header
 
 
 __all__ = [

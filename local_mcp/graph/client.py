@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import anyio
+
 from .._gc import quiet_gc
 from ..auth.tokens import TokenProvider
 from ..errors import GraphError
@@ -119,11 +121,39 @@ class GraphClient:
         content_type: str = "application/octet-stream",
         headers: Mapping[str, str] | None = None,
         raw: bool = False,
+        may_duplicate: bool = False,
     ) -> GraphResponse:
         """Send one Graph request; raise GraphError for any 4xx/5xx after the SDK's retries.
 
         `content` sends bytes (uploads); `raw=True` returns the response body as bytes (downloads).
+        `may_duplicate=True` marks a request that would act twice if repeated after Graph had
+        already done it (sending mail, creating an event): msgraph's middleware would retry it on
+        503/504, when the first attempt may have gone through. Such a request is retried only on
+        429, which Graph answers before doing anything, once, after Retry-After (at most 30 s).
         """
+        if may_duplicate:
+            try:
+                return await self._send(method, path, scopes, params, json_body, content, content_type, headers, raw, False)
+            except GraphError as exc:
+                if exc.status != 429:
+                    raise
+                await anyio.sleep(min(30.0, exc.retry_after or 2.0))
+            return await self._send(method, path, scopes, params, json_body, content, content_type, headers, raw, False)
+        return await self._send(method, path, scopes, params, json_body, content, content_type, headers, raw, True)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        scopes: Sequence[str],
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        content: bytes | None,
+        content_type: str,
+        headers: Mapping[str, str] | None,
+        raw: bool,
+        sdk_retries: bool,
+    ) -> GraphResponse:
         from kiota_abstractions.method import Method
         from kiota_abstractions.native_response_handler import NativeResponseHandler
         from kiota_abstractions.request_information import RequestInformation
@@ -146,7 +176,12 @@ class GraphClient:
         elif content is not None:
             info.headers.try_add("Content-Type", content_type)
             info.content = content
-        info.add_request_options([ResponseHandlerOption(NativeResponseHandler())])
+        options: list[Any] = [ResponseHandlerOption(NativeResponseHandler())]
+        if not sdk_retries:
+            from kiota_http.middleware.options import RetryHandlerOption
+
+            options.append(RetryHandlerOption(max_retries=0))
+        info.add_request_options(options)
 
         adapter = self._get_adapter()
         scopes_reset, token_reset = call_scopes.set(tuple(scopes)), call_token.set(access)
@@ -293,4 +328,8 @@ def graph_error(
     text = f"{head}: {message.rstrip('.') + '. ' if message else ''}{step}"
     if request_id:
         text += f" [request-id {request_id}]"
-    return GraphError(text, status=status, code=code, request_id=request_id, retryable=retryable)
+    try:
+        retry_after = float(headers.get("Retry-After") or "") if status in (429, 503) else None
+    except ValueError:
+        retry_after = None  # an HTTP date: rare from Graph; the caller uses its default wait
+    return GraphError(text, status=status, code=code, request_id=request_id, retryable=retryable, retry_after=retry_after)

@@ -509,7 +509,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             if asked is not None:
                 return asked  # type: ignore[no-any-return]
             response = await state.graph.request(
-                "POST", "/me/events", scopes=CALENDARS_WRITE, json_body=payload, headers=UTC_PREFER
+                "POST", "/me/events", scopes=CALENDARS_WRITE, json_body=payload, headers=UTC_PREFER, may_duplicate=True
             )
             item = response.body if isinstance(response.body, dict) else {}
             return CreatedEvent(
@@ -572,7 +572,9 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             payload: dict[str, Any] = {"sendResponse": send_response}
             if comment:
                 payload["comment"] = comment
-            await state.graph.request("POST", f"{path}/{response}", scopes=CALENDARS_WRITE, json_body=payload)
+            await state.graph.request(
+                "POST", f"{path}/{response}", scopes=CALENDARS_WRITE, json_body=payload, may_duplicate=True
+            )
             return EventResponse(
                 event_id=str(event.get("id") or event_id),
                 subject=subject,

@@ -157,7 +157,8 @@ def register(server: MCPServer[Any], settings: Any) -> None:
 
         async def run() -> GraphResult:
             response = await state.graph.request(
-                verb, url, scopes=wanted, params=params or None, json_body=body, headers=extra or None
+                verb, url, scopes=wanted, params=params or None, json_body=body, headers=extra or None,
+                may_duplicate=verb == "POST",  # a POST may create or send something: never repeat it blindly
             )
             result = GraphResult(method=verb, url=built.path, status=response.status)
             payload = response.body

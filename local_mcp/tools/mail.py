@@ -467,7 +467,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             await state.tokens.get_token(state.settings.graph_resource, MAIL_SEND)
             if (asked := await gate.ask(summary_text)) is not None:
                 return asked  # type: ignore[no-any-return]
-            await state.graph.request("POST", "/me/sendMail", scopes=MAIL_SEND, json_body=payload)
+            await state.graph.request("POST", "/me/sendMail", scopes=MAIL_SEND, json_body=payload, may_duplicate=True)
             return SentMail(
                 sent=True,
                 to=to_list,
@@ -522,7 +522,9 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             if asked is not None:
                 return asked  # type: ignore[no-any-return]
             action = "replyAll" if reply_all else "reply"
-            await state.graph.request("POST", f"{path}/{action}", scopes=MAIL_REPLY, json_body={"comment": comment})
+            await state.graph.request(
+                "POST", f"{path}/{action}", scopes=MAIL_REPLY, json_body={"comment": comment}, may_duplicate=True
+            )
             return SentReply(
                 sent=True,
                 reply_all=reply_all,

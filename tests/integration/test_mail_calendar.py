@@ -145,3 +145,22 @@ async def test_calendar_window_details_free_time_and_writes(setup: ServerSetup):
     assert emu.graph.calendar.responses == [
         {"eventId": invitation["id"], "action": "accept", "comment": "See you there", "sendResponse": True}]
     assert emu.counts["authorize"] == 1  # Calendars.ReadWrite came silently, by refresh token
+
+
+async def test_a_send_is_never_repeated_after_a_gateway_error_but_is_after_throttling(setup: ServerSetup):
+    emu = setup.emulator
+    message = {"to": ["megan@contoso.example"], "subject": "Once", "body": "Only once.", "confirm": True}
+    async with setup.client(LOCAL_MCP_ALLOW_WRITES="1") as client:
+        await call(client, "whoami", {})
+        # 504: Graph may have sent it already, so the tool must not send again by itself.
+        emu.inject("graph POST /me/sendMail", status=504)
+        emu.reset_counts()
+        failed = await client.call_tool("send_message", message)
+        assert failed.is_error and "504" in text_of(failed)
+        assert emu.counts["graph POST /me/sendMail"] == 1
+        # 429: Graph did nothing yet; one retry after Retry-After sends it exactly once.
+        emu.inject("graph POST /me/sendMail", status=429, retry_after=1)
+        emu.reset_counts()
+        await call(client, "send_message", message)
+    assert emu.counts["graph POST /me/sendMail"] == 2
+    assert [m["message"]["subject"] for m in emu.sent_mail] == ["Once"]
