@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +63,22 @@ class AccountStore:
     def save(self, record: AccountRecord) -> None:
         ensure_private_dir(self.path.parent)
         atomic_write_private(self.path, json.dumps(asdict(record), indent=2, sort_keys=True).encode("utf-8"))
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the record's cross-process lock, so a read-change-write is not lost to another process."""
+        from msal_extensions import CrossPlatLock
+
+        ensure_private_dir(self.path.parent)
+        with CrossPlatLock(f"{self.path}.lockfile"):
+            yield
+
+    def update(self, change: Callable[[AccountRecord | None], AccountRecord | None]) -> None:
+        """Read, change and write the record under the lock; `change` returns None to leave it as is."""
+        with self.locked():
+            changed = change(self.load())
+            if changed is not None:
+                self.save(changed)
 
     def clear(self) -> None:
         try:

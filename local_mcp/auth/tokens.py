@@ -473,10 +473,13 @@ class TokenProvider:
     def _remember_blocking(self, result: dict[str, Any], resource: str, granted: list[str], interactive: bool) -> None:
         if self._http_cache is not None:
             self._http_cache.save_if_changed()
-        record = self._load_record()
-        if interactive or record is None:
-            claims = result.get("id_token_claims") or {}
-            account = self._account_for_claims(claims)
+        claims = result.get("id_token_claims") or {}
+        account = self._account_for_claims(claims) if interactive else None
+
+        def change(record: AccountRecord | None) -> AccountRecord | None:
+            nonlocal account
+            if record is None and account is None:
+                account = self._account_for_claims(claims)
             if account is not None and (record is None or record.home_account_id != account["home_account_id"]):
                 record = AccountRecord(
                     home_account_id=account["home_account_id"],
@@ -485,10 +488,13 @@ class TokenProvider:
                 )
                 logger.info("Signed in as %s", record.username)
                 record.grant(resource, granted)
-                self._save_record(record)
-                return
-        if record is not None and record.grant(resource, granted):
-            self._save_record(record)
+                return record
+            if record is not None and record.grant(resource, granted):
+                return record
+            return None
+
+        # Under the record's lock: several processes refreshing at once must not drop each other's scopes.
+        self._account_store().update(change)
 
     def _account_for_claims(self, claims: Mapping[str, Any]) -> dict[str, Any] | None:
         accounts = self._app.get_accounts()
@@ -521,9 +527,6 @@ class TokenProvider:
     def _load_record(self) -> AccountRecord | None:
         # Read each time (only on a memory miss): another process or `local-mcp login` may have changed it.
         return self._account_store().load()
-
-    def _save_record(self, record: AccountRecord) -> None:
-        self._account_store().save(record)
 
     # ----- threads and error translation -----------------------------------------------------------
 
