@@ -243,7 +243,7 @@ def _first_line(exc: BaseException) -> str:
 def _plaintext_persistence(location: Path) -> Any:
     from msal_extensions import FilePersistence
 
-    class PrivateFilePersistence(FilePersistence):  # type: ignore[misc]
+    class PrivateFilePersistence(FilePersistence):
         """FilePersistence whose writes are atomic and whose file is always 0600."""
 
         def save(self, content: str) -> None:
@@ -294,13 +294,13 @@ class CheckedPersistence:
                 parsed = None
             if not isinstance(parsed, dict):
                 raise self._set_aside("it is not MSAL's JSON")
-        return content  # type: ignore[no-any-return]
+        return content
 
     def time_last_modified(self) -> float:
-        return self._inner.time_last_modified()  # type: ignore[no-any-return]
+        return self._inner.time_last_modified()
 
     def get_location(self) -> str:
-        return self._inner.get_location()  # type: ignore[no-any-return]
+        return self._inner.get_location()
 
     def check(self) -> None:
         """Read once at start-up so that a corrupt cache is set aside (and reported) right away."""

@@ -30,7 +30,7 @@ HTTP_CACHE_FILE_NAME = "msal_http_cache.bin"
 CLIENT_CAPABILITIES = ["CP1"]
 
 
-class PersistentHttpCache(dict):  # type: ignore[type-arg]
+class PersistentHttpCache(dict):
     """MSAL's http_cache (a plain dict of public metadata responses) saved to a file.
 
     It holds only what the authority publishes to everyone (OpenID configuration,

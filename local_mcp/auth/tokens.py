@@ -131,7 +131,7 @@ async def in_daemon_thread(blocking: Callable[[], T]) -> T:
     await finished.wait()
     if "error" in box:
         raise box["error"]
-    return box["value"]  # type: ignore[no-any-return]
+    return box["value"]
 
 
 class TokenProvider:

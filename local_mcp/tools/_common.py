@@ -77,10 +77,10 @@ def graph_tool(
             title=title,
             description=description,
             annotations=ToolAnnotations(
-                readOnlyHint=read_only_hint,
-                destructiveHint=destructive if not read_only_hint else False,
-                idempotentHint=idempotent,
-                openWorldHint=open_world,
+                read_only_hint=read_only_hint,
+                destructive_hint=destructive if not read_only_hint else False,
+                idempotent_hint=idempotent,
+                open_world_hint=open_world,
             ),
         )
         return fn

@@ -19,7 +19,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -48,7 +48,7 @@ class AppState:
 
 
 def state_of(ctx: Context) -> AppState:
-    return ctx.request_context.lifespan_context  # type: ignore[no-any-return]
+    return cast(AppState, ctx.request_context.lifespan_context)
 
 
 def _supports_url_elicitation(ctx: Context) -> bool:

@@ -92,7 +92,7 @@ def register(server: MCPServer, settings: Any) -> None:
             "Sign in to Microsoft 365 now, or consent to more Graph permissions (scopes such as "
             '"Mail.Read"); use force=true to sign in as a different account.'
         ),
-        annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=True, openWorldHint=True),
+        annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True),
     )
     async def sign_in(
         ctx: Context,
@@ -121,7 +121,7 @@ def register(server: MCPServer, settings: Any) -> None:
         name="sign_out",
         title="Sign out",
         description="Sign out: remove the signed-in account and its tokens from this computer's token cache.",
-        annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True, openWorldHint=False),
+        annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False),
     )
     async def sign_out(ctx: Context) -> SignOutResult:
         async def body() -> SignOutResult:
@@ -130,13 +130,13 @@ def register(server: MCPServer, settings: Any) -> None:
                 return SignOutResult(signed_out=True, usernames=removed, message=f"Signed out {', '.join(removed)}.")
             return SignOutResult(signed_out=False, usernames=[], message="Nobody was signed in.")
 
-        return await run_tool(ctx, body)  # type: ignore[no-any-return]
+        return await run_tool(ctx, body)
 
     @server.tool(
         name="auth_status",
         title="Sign-in status",
         description="Show who is signed in, the authority, the sign-in mode, where the token cache is and whether it is encrypted, and the scopes granted so far (never a token).",
-        annotations=ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False),
+        annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False),
     )
     async def auth_status(ctx: Context) -> AuthStatusResult:
         async def body() -> AuthStatusResult:
@@ -161,4 +161,4 @@ def register(server: MCPServer, settings: Any) -> None:
                 sign_in_pending_at=status.pending_sign_in.verification_uri if status.pending_sign_in else None,
             )
 
-        return await run_tool(ctx, body)  # type: ignore[no-any-return]
+        return await run_tool(ctx, body)

@@ -507,7 +507,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             await state.tokens.get_token(state.settings.graph_resource, CALENDARS_WRITE)
             asked = await gate.ask(f"Create \"{subject}\" ({when}, UTC) and send invitations to {', '.join(invited)}")
             if asked is not None:
-                return asked  # type: ignore[no-any-return]
+                return asked
             response = await state.graph.request(
                 "POST", "/me/events", scopes=CALENDARS_WRITE, json_body=payload, headers=UTC_PREFER, may_duplicate=True
             )
@@ -568,7 +568,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
                 f"{verb} \"{subject}\" (starts {iso_utc(event.get('start'))}) and tell {who}{note}"
             )
             if asked is not None:
-                return asked  # type: ignore[no-any-return]
+                return asked
             payload: dict[str, Any] = {"sendResponse": send_response}
             if comment:
                 payload["comment"] = comment

@@ -466,7 +466,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             # Sign in (or consent to Mail.Send) before asking, so the question is not asked in vain.
             await state.tokens.get_token(state.settings.graph_resource, MAIL_SEND)
             if (asked := await gate.ask(summary_text)) is not None:
-                return asked  # type: ignore[no-any-return]
+                return asked
             await state.graph.request("POST", "/me/sendMail", scopes=MAIL_SEND, json_body=payload, may_duplicate=True)
             return SentMail(
                 sent=True,
@@ -520,7 +520,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
                 f"{what} to \"{subject}\", sending to {_who(unique)}: {_quoted_preview(comment)}"
             )
             if asked is not None:
-                return asked  # type: ignore[no-any-return]
+                return asked
             action = "replyAll" if reply_all else "reply"
             await state.graph.request(
                 "POST", f"{path}/{action}", scopes=MAIL_REPLY, json_body={"comment": comment}, may_duplicate=True

@@ -131,7 +131,7 @@ def _who(value: str) -> str:
 async def find_user(graph: Any, who: str, *, select: str, scopes: tuple[str, ...]) -> dict[str, Any]:
     """A directory user by id or UPN, or else (for an address) by their primary email."""
     try:
-        return await graph.get_json(f"/users/{quote(who, safe='@')}", scopes=scopes, params={"$select": select})  # type: ignore[no-any-return]
+        return await graph.get_json(f"/users/{quote(who, safe='@')}", scopes=scopes, params={"$select": select})
     except GraphError as exc:
         if exc.status not in (400, 404) or "@" not in who:
             raise
@@ -141,7 +141,7 @@ async def find_user(graph: Any, who: str, *, select: str, scopes: tuple[str, ...
     values = found.get("value") or []
     if not values:
         raise ToolError(f"No user with the id, user principal name or email {who!r} in your organisation's directory.")
-    return values[0]  # type: ignore[no-any-return]
+    return values[0]
 
 
 def register(server: MCPServer[Any], settings: Any) -> None:
