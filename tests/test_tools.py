@@ -196,3 +196,17 @@ async def test_tools_list_stays_read_only_by_default(server_for, settings):
 
     writes = {name for name, info in DECLARED.items() if info.write}
     assert not names & writes
+
+
+async def test_sign_in_is_also_announced_as_a_log_notification(server_for):
+    app = FakeApp(interactive_delay=0.2)
+    logs = []
+
+    async def on_log(params):
+        logs.append(params)
+
+    async with Client(server_for(app=app), mode="legacy", logging_callback=on_log) as client:
+        result = await client.call_tool("whoami", {})
+    assert not result.is_error, result.content
+    assert len(logs) == 1 and "sign in" in str(logs[0].data)
+    assert logs[0].logger == "local-mcp.sign-in"

@@ -73,8 +73,13 @@ async def run_tool(
     """
     state = state_of(ctx)
 
+    announced: set[str] = set()
+
     async def reporter(message: str, elapsed: float, total: float) -> None:
         await ctx.report_progress(round(elapsed, 1), total, message)
+        if message not in announced:  # each new state also as one log notification
+            announced.add(message)
+            await _log_to_client(ctx, message)
 
     reset = progress.current_reporter.set(reporter)
     try:
@@ -105,6 +110,21 @@ async def run_tool(
         raise ToolError(str(exc)) from exc
     finally:
         progress.current_reporter.reset(reset)
+
+
+async def _log_to_client(ctx: Context, message: str) -> None:
+    """An MCP log notification (2025-11-25 clients; 2026-07-28 clients that opt in). Best effort."""
+    import warnings
+
+    from mcp.shared.exceptions import MCPDeprecationWarning
+
+    try:
+        with warnings.catch_warnings():
+            # Deprecated from 2026-07-28 on (SEP-2577), still how older clients show server logs.
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
+            await ctx.info(message, logger_name="local-mcp.sign-in")
+    except Exception as exc:  # a client that cannot take it must not break the tool call
+        logger.debug("Could not send a log notification: %s", type(exc).__name__)
 
 
 async def _token_lacks(state: AppState, scopes: Sequence[str]) -> bool:
