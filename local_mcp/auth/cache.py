@@ -371,6 +371,10 @@ def describe_stuck_lock(cache_path: Path) -> str:
 
 
 def _process_alive(pid: int) -> bool:
+    if os.name == "nt":
+        # On Windows os.kill(pid, 0) would terminate the process, not probe it: assume it lives,
+        # and the message says to wait for it or stop it.
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
