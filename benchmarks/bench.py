@@ -190,7 +190,7 @@ def measure_local_mcp(emulator: Emulator, env: dict[str, str], warm_calls: int) 
     return {
         "initialize_s": init,
         "tools_list_s": list_time,
-        "first_whoami_s": first,  # measured from the initialize response, i.e. "initialize + x"
+        "first_whoami_s": first,  # the first tools/call itself, after initialize and tools/list
         "warm_whoami_s": statistics.median(warm) if warm else None,
         "authority_requests": float(authority_requests),
         "rss_idle_mb": rss_idle,
