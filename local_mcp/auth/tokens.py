@@ -31,7 +31,7 @@ from . import progress
 from .account import AccountRecord, AccountStore
 from .cache import CACHE_FILE_NAME, CacheInfo, describe_stuck_lock, open_token_cache
 from .msal_app import HTTP_CACHE_FILE_NAME, PersistentHttpCache, build_public_client
-from .msal_errors import admin_consent_url, interaction_required, needs_interaction, sign_in_failure
+from .msal_errors import admin_consent_url, first_line, interaction_required, needs_interaction, sign_in_failure
 from .resource import TokenRequest, build_token_request, short_names
 from .sign_in import device_prompt, effective_mode, sign_in_interactively, start_device_flow
 
@@ -551,7 +551,13 @@ class TokenProvider:
             return CacheUnavailableError(
                 f"The token cache could not be read or written ({name}). Run `local-mcp logout` to reset it."
             )
-        if name == "MsalServiceError" or "ConnectionError" in name or name in ("Timeout", "ReadTimeout", "SSLError"):
+        if name == "MsalServiceError":  # MSAL raises on a 429/5xx from the authority (and replays it a while)
+            return SignInFailedError(
+                f"The identity provider at {self.settings.authority_host} is not answering normally ({first_line(str(exc))}). "
+                "This is usually temporary: try again in a minute.",
+                error="temporarily_unavailable",
+            )
+        if "ConnectionError" in name or name in ("Timeout", "ReadTimeout", "SSLError"):
             return SignInFailedError(
                 f"Could not reach the identity provider at {self.settings.authority_host} ({name}). "
                 "Check the network (and LOCAL_MCP_AUTHORITY), then try again.",

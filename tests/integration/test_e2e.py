@@ -242,3 +242,20 @@ async def test_cae_claims_challenge_gets_a_fresh_token_and_the_call_succeeds(set
     assert any(c and '"nbf"' in c for c in emu.claims_seen)  # the challenge's claims reached the token endpoint
     assert emu.counts["graph GET /me"] == 2
     assert sign_ins(emu) == 0
+
+
+async def test_identity_provider_outage_is_a_clear_error_without_a_new_sign_in(setup: ServerSetup):
+    emu = setup.emulator
+    emu.token_lifetime = 120  # the next call must refresh
+    async with setup.client() as client:
+        assert not (await client.call_tool("whoami", {})).is_error
+        emu.inject("token", status=503, retry_after=1)
+        emu.reset_counts()
+        failed = await client.call_tool("whoami", {})
+        assert failed.is_error
+        assert "try again in a minute" in text_of(failed)
+        assert sign_ins(emu) == 0  # an outage is not a reason to ask the user to sign in
+        await anyio.sleep(1.2)  # MSAL replays the 503 for Retry-After seconds
+        recovered = await client.call_tool("whoami", {})
+    assert not recovered.is_error, text_of(recovered)
+    assert sign_ins(emu) == 0
