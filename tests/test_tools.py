@@ -4,49 +4,27 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 from mcp import Client
 from mcp_types import ElicitResult
 
 from local_mcp.auth.account import AccountRecord, AccountStore
-from local_mcp.server import create_server
 from tests.fakes import USER, FakeApp, token_result
+from tests.graph_fake import FakeGraph, tool_server
 
 ME = {"id": "oid-1", "displayName": "Adele Vance", "mail": "adele@contoso.example", "userPrincipalName": "adele@contoso.example"}
 
 
-class FakeGraph:
-    def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-        self.status = 200
-
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if self.status != 200:
-            return httpx.Response(
-                self.status,
-                json={"error": {"code": "ErrorAccessDenied", "message": "Access is denied."}},
-                headers={"request-id": "req-123"},
-            )
-        if request.url.path == "/v1.0/me":
-            return httpx.Response(200, json=ME)
-        return httpx.Response(404, json={"error": {"code": "Request_ResourceNotFound", "message": "nope"}})
-
-
 @pytest.fixture
 def graph():
-    return FakeGraph()
+    graph = FakeGraph()
+    graph.answer("GET", "/me", ME)
+    return graph
 
 
 @pytest.fixture
 def server_for(make_provider, graph):
-    def make(settings=None, app=None):
-        provider = make_provider(s=settings, app=app)
-        client = httpx.AsyncClient(transport=httpx.MockTransport(graph.handler))
-        return create_server((settings or provider.settings), tokens=provider, graph_http_client=client)
-
-    return make
+    return lambda settings=None, app=None: tool_server(make_provider, settings, graph, app)
 
 
 def _signed_in(settings) -> FakeApp:
@@ -80,14 +58,15 @@ async def test_whoami_greets_the_signed_in_user(server_for, settings, graph):
     assert app.count("interactive") == 0
 
 
-async def test_graph_error_becomes_a_tool_error_with_next_step(server_for, settings, graph):
-    graph.status = 403
-    async with Client(server_for(app=_signed_in(settings))) as client:
+async def test_graph_error_becomes_a_tool_error_with_next_step(make_provider, settings):
+    graph = FakeGraph()
+    graph.fail("GET", "/me", 403, "ErrorAccessDenied", "Access is denied.")
+    async with Client(tool_server(make_provider, settings, graph, _signed_in(settings))) as client:
         result = await client.call_tool("whoami", {})
     assert result.is_error
     text = result.content[0].text
     assert "GET /v1.0/me: 403 Forbidden (ErrorAccessDenied)" in text
-    assert 'sign_in tool with scopes=["User.Read"]' in text and "req-123" in text
+    assert 'sign_in tool with scopes=["User.Read"]' in text and "req-42" in text
 
 
 async def test_auth_status_never_contains_a_token(server_for, settings):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta, timezone
 
 import pytest
+from mcp import Client
 
 from local_mcp.tools import calendar
 from local_mcp.tools._common import DECLARED
 from tests.fakes import FakeApp
-from tests.graph_fake import FakeGraph, accept, body_of, connect, page, person, query, text_of
+from tests.graph_fake import FakeGraph, accept, body_of, page, person, query, text_of, tool_server
 
 EVENT_ID = "EV/1="
 EVENT_PATH = "/me/events/EV%2F1%3D"
@@ -69,7 +70,7 @@ def writes(settings):
 @pytest.fixture
 def client_for(make_provider, graph, settings, app):
     def make(s=None, **client_args):
-        return connect(make_provider, graph, s or settings, app, **client_args)
+        return Client(tool_server(make_provider, s or settings, graph, app), **client_args)
 
     return make
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from mcp import Client
 from mcp_types import ElicitResult
 
 from local_mcp.tools import mail
 from local_mcp.tools._common import DECLARED, decode_cursor
 from tests.fakes import FakeApp
-from tests.graph_fake import GRAPH, FakeGraph, accept, body_of, connect, page, person, query, text_of
+from tests.graph_fake import GRAPH, FakeGraph, accept, body_of, page, person, query, text_of, tool_server
 
 MSG_ID = "AAMk/abc+def="
 MSG_PATH = "/me/messages/AAMk%2Fabc%2Bdef%3D"  # one path segment, whatever the id holds
@@ -69,7 +70,7 @@ def writes(settings, tmp_path):
 @pytest.fixture
 def client_for(make_provider, graph, settings, app):
     def make(s=None, **client_args):
-        return connect(make_provider, graph, s or settings, app, **client_args)
+        return Client(tool_server(make_provider, s or settings, graph, app), **client_args)
 
     return make
 

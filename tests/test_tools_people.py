@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from mcp import Client
 
 from local_mcp.tools import people
-from tests.graph_fakes import (
-    FakeGraph,
-    call,
-    error,
-    params,
-    scopes_asked,
-    text_of,
-    tool_server,
-)
+from tests.graph_fake import GRAPH, FakeGraph, call, error, query, scopes_asked, text_of, tool_server
 
-GRAPH = "https://graph.example/v1.0"
 MEGAN = {
     "id": "u-megan", "displayName": "Megan Bowen", "givenName": "Megan", "surname": "Bowen",
     "mail": "megan@contoso.example", "userPrincipalName": "megan@contoso.example", "jobTitle": "Marketing Manager",
@@ -54,15 +47,15 @@ async def test_people_tools_are_listed_read_only(server):
 
 
 async def test_search_people_searches_with_people_read_and_pages(server, graph, fake_app):
-    graph.on("GET", r"/v1\.0/me/people$", lambda r: httpx.Response(200, json=(
+    graph.answer("GET", re.compile(r"/v1\.0/me/people$"), lambda r: httpx.Response(200, json=(
         {"value": [PERSON], "@odata.nextLink": f"{GRAPH}/me/people?$search=%22meg%22&$top=1&$skip=1"}
-        if "$skip" not in params(r)
+        if "$skip" not in query(r)
         else {"value": [PERSON | {"id": "p-2", "displayName": "Megan Smith", "personType": {"class": "Person"}}]}
     )))
     first = await call(server, "search_people", {"query": 'meg"', "limit": 1})
     assert not first.is_error, text_of(first)
     sent = graph.requests[0]
-    assert params(sent) == {"$search": '"meg"', "$select": people._PERSON_FIELDS, "$top": "1"}
+    assert query(sent) == {"$search": '"meg"', "$select": people._PERSON_FIELDS, "$top": "1"}
     assert scopes_asked(fake_app) == {"People.Read"}
     data = first.structured_content
     megan = data["people"][0]
@@ -71,16 +64,16 @@ async def test_search_people_searches_with_people_read_and_pages(server, graph, 
     assert data["page"]["has_more"] is True
 
     second = await call(server, "search_people", {"query": "meg", "limit": 1, "cursor": data["page"]["cursor"]})
-    assert params(graph.requests[-1])["$skip"] == "1"
+    assert query(graph.requests[-1])["$skip"] == "1"
     assert second.structured_content["people"][0]["name"] == "Megan Smith"
     assert second.structured_content["people"][0]["kind"] == "Person"
 
 
 async def test_get_user_by_upn_reads_the_full_profile_with_user_read_all(server, graph, fake_app):
-    graph.on("GET", r"/v1\.0/users/megan@contoso\.example$", MEGAN)
+    graph.answer("GET", re.compile(r"/v1\.0/users/megan@contoso\.example$"), MEGAN)
     result = await call(server, "get_user", {"user": " megan@contoso.example "})
     assert not result.is_error, text_of(result)
-    assert params(graph.requests[0]) == {"$select": people._FULL_USER_FIELDS}
+    assert query(graph.requests[0]) == {"$select": people._FULL_USER_FIELDS}
     assert scopes_asked(fake_app) == {"User.Read.All"}
     data = result.structured_content
     assert (data["name"], data["job_title"], data["department"], data["office"]) == (
@@ -89,26 +82,26 @@ async def test_get_user_by_upn_reads_the_full_profile_with_user_read_all(server,
 
 
 async def test_get_user_basic_profile_needs_only_user_readbasic_all(server, graph, fake_app):
-    graph.on("GET", r"/v1\.0/users/u-megan$", {k: MEGAN[k] for k in ("id", "displayName", "mail", "userPrincipalName")})
+    graph.answer("GET", re.compile(r"/v1\.0/users/u-megan$"), {k: MEGAN[k] for k in ("id", "displayName", "mail", "userPrincipalName")})
     result = await call(server, "get_user", {"user": "u-megan", "full_profile": False})
     assert not result.is_error, text_of(result)
-    assert params(graph.requests[0]) == {"$select": people._BASIC_USER_FIELDS}
+    assert query(graph.requests[0]) == {"$select": people._BASIC_USER_FIELDS}
     assert scopes_asked(fake_app) == {"User.ReadBasic.All"}
     assert result.structured_content["job_title"] is None and result.structured_content["full_profile"] is False
 
 
 async def test_get_user_by_email_falls_back_to_a_mail_filter(server, graph):
-    graph.on("GET", r"/v1\.0/users/johanna@contoso\.example$", error(404, "Request_ResourceNotFound"))
-    graph.on("GET", r"/v1\.0/users$", lambda r: httpx.Response(200, json={"value": (
+    graph.answer("GET", re.compile(r"/v1\.0/users/johanna@contoso\.example$"), error(404, "Request_ResourceNotFound"))
+    graph.answer("GET", re.compile(r"/v1\.0/users$"), lambda r: httpx.Response(200, json={"value": (
         [MEGAN | {"displayName": "Johanna Lorenz", "userPrincipalName": "jlorenz@contoso.example"}]
-        if "johanna" in params(r).get("$filter", "") else [])}))
+        if "johanna" in query(r).get("$filter", "") else [])}))
     found = await call(server, "get_user", {"user": "johanna@contoso.example"})
     assert not found.is_error, text_of(found)
-    assert params(graph.requests[-1]) == {
+    assert query(graph.requests[-1]) == {
         "$filter": "mail eq 'johanna@contoso.example'", "$select": people._FULL_USER_FIELDS, "$top": "1"}
     assert found.structured_content["user_principal_name"] == "jlorenz@contoso.example"
 
-    graph.on("GET", r"/v1\.0/users/nobody@contoso\.example$", error(404, "Request_ResourceNotFound"))
+    graph.answer("GET", re.compile(r"/v1\.0/users/nobody@contoso\.example$"), error(404, "Request_ResourceNotFound"))
     missing = await call(server, "get_user", {"user": "nobody@contoso.example"})
     assert missing.is_error and "No user" in text_of(missing)
 
@@ -121,10 +114,10 @@ async def test_get_user_refuses_anything_but_an_id_upn_or_email(server, graph, u
 
 
 async def test_get_manager_of_the_signed_in_user(server, graph, fake_app):
-    graph.on("GET", r"/v1\.0/me/manager$", MEGAN | {"displayName": "Isaiah Langer", "jobTitle": "Director of Product"})
+    graph.answer("GET", re.compile(r"/v1\.0/me/manager$"), MEGAN | {"displayName": "Isaiah Langer", "jobTitle": "Director of Product"})
     result = await call(server, "get_manager", {})
     assert not result.is_error, text_of(result)
-    assert params(graph.requests[0]) == {"$select": people._FULL_USER_FIELDS}
+    assert query(graph.requests[0]) == {"$select": people._FULL_USER_FIELDS}
     assert scopes_asked(fake_app) == {"User.Read.All"}
     data = result.structured_content
     assert data["of"] == "me" and data["manager"]["job_title"] == "Director of Product"
@@ -132,22 +125,22 @@ async def test_get_manager_of_the_signed_in_user(server, graph, fake_app):
 
 
 async def test_get_manager_of_a_colleague_and_no_manager_is_not_an_error(server, graph):
-    graph.on("GET", r"/v1\.0/users/lynne@contoso\.example$", {"id": "u-lynne", "displayName": "Lynne Robbins"})
-    graph.on("GET", r"/v1\.0/users/u-lynne/manager$", error(404, "Request_ResourceNotFound"))
+    graph.answer("GET", re.compile(r"/v1\.0/users/lynne@contoso\.example$"), {"id": "u-lynne", "displayName": "Lynne Robbins"})
+    graph.answer("GET", re.compile(r"/v1\.0/users/u-lynne/manager$"), error(404, "Request_ResourceNotFound"))
     result = await call(server, "get_manager", {"user": "lynne@contoso.example"})
     assert not result.is_error, text_of(result)
     assert [r.url.path for r in graph.requests] == ["/v1.0/users/lynne@contoso.example", "/v1.0/users/u-lynne/manager"]
     assert result.structured_content == {"of": "Lynne Robbins", "manager": None, "message": "Lynne Robbins has no manager in the directory."}
 
-    graph.on("GET", r"/v1\.0/users/ghost@contoso\.example$", error(404, "Request_ResourceNotFound"))
-    graph.on("GET", r"/v1\.0/users$", {"value": []})
+    graph.answer("GET", re.compile(r"/v1\.0/users/ghost@contoso\.example$"), error(404, "Request_ResourceNotFound"))
+    graph.answer("GET", re.compile(r"/v1\.0/users$"), {"value": []})
     ghost = await call(server, "get_manager", {"user": "ghost@contoso.example"})
     assert ghost.is_error and "No user" in text_of(ghost)
 
 
 async def test_a_403_asks_for_consent_once_and_retries(server, graph, fake_app):
     answers = iter([error(403, "Authorization_RequestDenied"), httpx.Response(200, json=MEGAN)])
-    graph.on("GET", r"/v1\.0/me/manager$", lambda r: next(answers))
+    graph.answer("GET", re.compile(r"/v1\.0/me/manager$"), lambda r: next(answers))
     result = await call(server, "get_manager", {})
     assert not result.is_error, text_of(result)
     assert fake_app.count("interactive") == 2  # the first sign-in, then the consent prompt

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from mcp import Client
 
-from tests.graph_fakes import (
-    FakeGraph,
-    body_json,
-    call,
-    scopes_asked,
-    text_of,
-    tool_server,
-)
+from tests.graph_fake import FakeGraph, body_of, call, scopes_asked, text_of, tool_server
 
 MESSAGE_HIT = {
     "hitId": "AAMk-1", "rank": 1, "summary": "Re: <c0>Falcon</c0> launch checklist<ddd/>rows 12-18 &amp; owners",
@@ -70,12 +65,12 @@ async def test_search_is_listed_read_only_with_the_scopes_of_all_three_types(ser
 
 
 async def test_message_search_asks_only_for_mail_read_and_pages_with_from(server, graph, fake_app):
-    graph.on("POST", r"/v1\.0/search/query$", lambda r: httpx.Response(200, json=answer(
-        [MESSAGE_HIT] * 2 if body_json(r)["requests"][0]["from"] == 0 else [MESSAGE_HIT], total=3,
-        more=body_json(r)["requests"][0]["from"] == 0)))
+    graph.answer("POST", re.compile(r"/v1\.0/search/query$"), lambda r: httpx.Response(200, json=answer(
+        [MESSAGE_HIT] * 2 if body_of(r)["requests"][0]["from"] == 0 else [MESSAGE_HIT], total=3,
+        more=body_of(r)["requests"][0]["from"] == 0)))
     first = await call(server, "search", {"query": " falcon ", "limit": 2})
     assert not first.is_error, text_of(first)
-    assert body_json(graph.requests[0]) == {
+    assert body_of(graph.requests[0]) == {
         "requests": [{"entityTypes": ["message"], "query": {"queryString": "falcon"}, "from": 0, "size": 2}]}
     assert scopes_asked(fake_app) == {"Mail.Read"}
     data = first.structured_content
@@ -90,7 +85,7 @@ async def test_message_search_asks_only_for_mail_read_and_pages_with_from(server
 
     second = await call(server, "search", {"query": "falcon", "limit": 2, "cursor": data["page"]["cursor"]})
     assert not second.is_error, text_of(second)
-    assert body_json(graph.requests[-1])["requests"][0]["from"] == 2
+    assert body_of(graph.requests[-1])["requests"][0]["from"] == 2
     assert second.structured_content["page"] == {"has_more": False, "cursor": None}
 
     other = await call(server, "search", {"query": "budget", "cursor": data["page"]["cursor"]})
@@ -99,10 +94,10 @@ async def test_message_search_asks_only_for_mail_read_and_pages_with_from(server
 
 
 async def test_event_search_asks_for_calendars_read_and_caps_the_page_at_25(server, graph, fake_app):
-    graph.on("POST", r"/search/query$", answer([EVENT_HIT], total=1))
+    graph.answer("POST", re.compile(r"/search/query$"), answer([EVENT_HIT], total=1))
     result = await call(server, "search", {"query": "standup", "entity_type": "event", "limit": 50})
     assert not result.is_error, text_of(result)
-    assert body_json(graph.requests[0])["requests"][0] == {
+    assert body_of(graph.requests[0])["requests"][0] == {
         "entityTypes": ["event"], "query": {"queryString": "standup"}, "from": 0, "size": 25}
     assert scopes_asked(fake_app) == {"Calendars.Read"}
     hit = result.structured_content["hits"][0]
@@ -111,17 +106,17 @@ async def test_event_search_asks_for_calendars_read_and_caps_the_page_at_25(serv
 
 
 async def test_file_search_asks_for_files_read_all(server, graph, fake_app):
-    graph.on("POST", r"/search/query$", answer([FILE_HIT], total=1))
+    graph.answer("POST", re.compile(r"/search/query$"), answer([FILE_HIT], total=1))
     result = await call(server, "search", {"query": "falcon", "entity_type": "driveItem", "limit": 80})
     assert not result.is_error, text_of(result)
-    assert body_json(graph.requests[0])["requests"][0]["size"] == 50
+    assert body_of(graph.requests[0])["requests"][0]["size"] == 50
     assert scopes_asked(fake_app) == {"Files.Read.All"}
     hit = result.structured_content["hits"][0]
     assert (hit["title"], hit["size"], hit["person"], hit["summary"]) == ("Falcon spec.docx", 120448, "Megan Bowen", "Falcon spec")
 
 
 async def test_no_hits_and_bad_cursors(server, graph):
-    graph.on("POST", r"/search/query$", answer([], total=0))
+    graph.answer("POST", re.compile(r"/search/query$"), answer([], total=0))
     empty = await call(server, "search", {"query": "nothing matches this"})
     assert not empty.is_error and empty.structured_content["hits"] == []
     assert empty.structured_content["page"] == {"has_more": False, "cursor": None}
