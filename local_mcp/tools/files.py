@@ -29,7 +29,9 @@ from pydantic import BaseModel, Field
 
 from ..errors import GraphError
 from ._common import (
+    CURSOR_FIELD,
     DEFAULT_LIMIT,
+    LIMIT_FIELD,
     PageInfo,
     clamp_limit,
     fetch_page,
@@ -221,8 +223,8 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         ctx: Context,
         folder: Annotated[str | None, Field(description="folder path from the drive's root, e.g. Documents/Policies; default: the root")] = None,
         folder_id: Annotated[str | None, Field(description="a folder's id instead of its path")] = None,
-        limit: Annotated[int, Field(ge=1, description=f"items per page (default {DEFAULT_LIMIT}, at most 50)")] = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, Field(description="`page.cursor` from a previous call, for the next page")] = None,
+        limit: Annotated[int, LIMIT_FIELD] = DEFAULT_LIMIT,
+        cursor: Annotated[str | None, CURSOR_FIELD] = None,
     ) -> FileList | InputRequiredResult:
         state = state_of(ctx)
         if folder and folder.strip() and folder_id and folder_id.strip():
@@ -257,8 +259,8 @@ def register(server: MCPServer[Any], settings: Any) -> None:
     async def search_files(
         ctx: Context,
         query: Annotated[str, Field(min_length=1, description="words to look for, e.g. budget 2025")],
-        limit: Annotated[int, Field(ge=1, description=f"items per page (default {DEFAULT_LIMIT}, at most 50)")] = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, Field(description="`page.cursor` from a previous call, for the next page")] = None,
+        limit: Annotated[int, LIMIT_FIELD] = DEFAULT_LIMIT,
+        cursor: Annotated[str | None, CURSOR_FIELD] = None,
     ) -> FileSearchResult | InputRequiredResult:
         state = state_of(ctx)
         words = query.strip()

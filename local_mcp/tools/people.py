@@ -21,7 +21,9 @@ from pydantic import BaseModel, Field
 
 from ..errors import GraphError
 from ._common import (
+    CURSOR_FIELD,
     DEFAULT_LIMIT,
+    LIMIT_FIELD,
     PageInfo,
     clamp_limit,
     fetch_page,
@@ -160,8 +162,8 @@ def register(server: MCPServer[Any], settings: Any) -> None:
     async def search_people(
         ctx: Context,
         query: Annotated[str, Field(min_length=1, description="a name, part of a name, or an email address")],
-        limit: Annotated[int, Field(ge=1, description=f"people per page (default {DEFAULT_LIMIT}, at most 50)")] = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, Field(description="`page.cursor` from a previous call, for the next page")] = None,
+        limit: Annotated[int, LIMIT_FIELD] = DEFAULT_LIMIT,
+        cursor: Annotated[str | None, CURSOR_FIELD] = None,
     ) -> PeopleList | InputRequiredResult:
         state = state_of(ctx)
         words = query.replace('"', " ").strip()

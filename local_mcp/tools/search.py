@@ -19,7 +19,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import InputRequiredResult
 from pydantic import BaseModel, Field
 
-from ._common import DEFAULT_LIMIT, PageInfo, clamp_limit, graph_tool, iso_utc, truncate
+from ._common import CURSOR_FIELD, DEFAULT_LIMIT, PageInfo, clamp_limit, graph_tool, iso_utc, truncate
 from ._runtime import run_tool, state_of
 
 EntityType = Literal["message", "event", "driveItem"]
@@ -139,7 +139,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         limit: Annotated[
             int, Field(ge=1, description=f"hits per page (default {DEFAULT_LIMIT}; at most 25 for mail and events, 50 for files)")
         ] = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, Field(description="`page.cursor` from a previous call, for the next page")] = None,
+        cursor: Annotated[str | None, CURSOR_FIELD] = None,
     ) -> SearchResult | InputRequiredResult:
         state = state_of(ctx)
         words = query.strip()
