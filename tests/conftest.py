@@ -10,6 +10,7 @@ import pytest
 from local_mcp.auth.tokens import TokenProvider
 from local_mcp.config import Settings
 from tests.fakes import FakeApp, memory_cache_opener
+from tests.graph_fake import FakeGraph
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -86,3 +87,9 @@ def make_provider(settings: Settings, fake_app: FakeApp, tmp_path: Path):
         )
 
     return make
+
+
+@pytest.fixture
+def graph() -> FakeGraph:
+    """A fake Microsoft Graph at the HTTP seam (tests/graph_fake.py); tests add their answers."""
+    return FakeGraph()

@@ -10,7 +10,7 @@ from mcp import Client
 from local_mcp.tools import calendar
 from local_mcp.tools._common import DECLARED
 from tests.fakes import FakeApp
-from tests.graph_fake import FakeGraph, accept, body_of, page, person, query, text_of, tool_server
+from tests.graph_fake import accept, body_of, page, person, query, text_of, tool_server
 
 EVENT_ID = "EV/1="
 EVENT_PATH = "/me/events/EV%2F1%3D"
@@ -50,11 +50,6 @@ EVENT = {
     "sensitivity": "normal",
     "type": "singleInstance",
 }
-
-
-@pytest.fixture
-def graph() -> FakeGraph:
-    return FakeGraph()
 
 
 @pytest.fixture

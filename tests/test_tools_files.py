@@ -25,11 +25,6 @@ def item(name: str, *, folder: bool = False, size: int = 12, parent: str = "/dri
 
 
 @pytest.fixture
-def graph() -> FakeGraph:
-    return FakeGraph()
-
-
-@pytest.fixture
 def server(make_provider, settings, graph, tmp_path):
     def make(**changes):
         return tool_server(make_provider, settings.with_changes(download_dir=tmp_path / "downloads", **changes), graph)

@@ -9,13 +9,8 @@ import pytest
 from mcp import Client
 
 from local_mcp.tools import graph_request
-from tests.graph_fake import GRAPH, FakeGraph, body_of, call, query, scopes_asked, text_of, tool_server
+from tests.graph_fake import GRAPH, body_of, call, query, scopes_asked, text_of, tool_server
 
-
-
-@pytest.fixture
-def graph() -> FakeGraph:
-    return FakeGraph()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from mcp_types import ElicitResult
 from local_mcp.tools import mail
 from local_mcp.tools._common import DECLARED, decode_cursor
 from tests.fakes import FakeApp
-from tests.graph_fake import GRAPH, FakeGraph, accept, body_of, page, person, query, text_of, tool_server
+from tests.graph_fake import GRAPH, accept, body_of, page, person, query, text_of, tool_server
 
 MSG_ID = "AAMk/abc+def="
 MSG_PATH = "/me/messages/AAMk%2Fabc%2Bdef%3D"  # one path segment, whatever the id holds
@@ -50,11 +50,6 @@ ATTACHMENT = {
     "@odata.type": "#microsoft.graph.fileAttachment", "id": ATT_ID, "name": "agenda.txt",
     "size": 1200, "contentType": "text/plain", "isInline": False,
 }
-
-
-@pytest.fixture
-def graph() -> FakeGraph:
-    return FakeGraph()
 
 
 @pytest.fixture

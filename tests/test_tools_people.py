@@ -9,7 +9,7 @@ import pytest
 from mcp import Client
 
 from local_mcp.tools import people
-from tests.graph_fake import GRAPH, FakeGraph, call, error, query, scopes_asked, text_of, tool_server
+from tests.graph_fake import GRAPH, call, error, query, scopes_asked, text_of, tool_server
 
 MEGAN = {
     "id": "u-megan", "displayName": "Megan Bowen", "givenName": "Megan", "surname": "Bowen",
@@ -23,11 +23,6 @@ PERSON = {
     "phones": [{"type": "business", "number": "+1 412 555 0109"}, {"type": "mobile", "number": None}],
     "personType": {"class": "Person", "subclass": "OrganizationUser"},
 }
-
-
-@pytest.fixture
-def graph() -> FakeGraph:
-    return FakeGraph()
 
 
 @pytest.fixture

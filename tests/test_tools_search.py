@@ -8,7 +8,7 @@ import httpx
 import pytest
 from mcp import Client
 
-from tests.graph_fake import FakeGraph, body_of, call, scopes_asked, text_of, tool_server
+from tests.graph_fake import body_of, call, scopes_asked, text_of, tool_server
 
 MESSAGE_HIT = {
     "hitId": "AAMk-1", "rank": 1, "summary": "Re: <c0>Falcon</c0> launch checklist<ddd/>rows 12-18 &amp; owners",
@@ -42,11 +42,6 @@ def answer(hits: list, *, total: int = 0, more: bool = False) -> dict:
     if hits:
         container["hits"] = hits
     return {"value": [{"searchTerms": ["falcon"], "hitsContainers": [container]}]}
-
-
-@pytest.fixture
-def graph() -> FakeGraph:
-    return FakeGraph()
 
 
 @pytest.fixture
