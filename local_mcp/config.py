@@ -94,7 +94,17 @@ SETTINGS: tuple[Setting, ...] = (
         is_bool=True,
     ),
     Setting("download_dir", "LOCAL_MCP_DOWNLOAD_DIR", "--download-dir", "folder where downloaded files and attachments are saved"),
+    Setting(
+        "toolsets",
+        "LOCAL_MCP_TOOLSETS",
+        "--toolsets",
+        "comma-separated tool areas to list: mail, calendar, files, people, search, tasks, contacts, teams, "
+        "graph, or all (the default); the account tools are always listed",
+    ),
 )
+
+# Tool areas that LOCAL_MCP_TOOLSETS picks from ("account" is always on).
+TOOLSETS: tuple[str, ...] = ("mail", "calendar", "files", "people", "search", "tasks", "contacts", "teams", "graph")
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
@@ -117,6 +127,7 @@ class Settings:
     log_level: str = "WARNING"
     allow_writes: bool = False
     download_dir: Path | None = None  # None: platformdirs' downloads dir + /local-mcp, resolved lazily
+    toolsets: tuple[str, ...] = TOOLSETS  # the areas whose tools are listed (account always)
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -141,6 +152,10 @@ class Settings:
     def authority_is_known_to_microsoft(self) -> bool:
         """MSAL's instance discovery only works for Microsoft's own hosts; others need it off."""
         return self.authority_host in KNOWN_AUTHORITY_HOSTS
+
+    def toolset_enabled(self, area: str) -> bool:
+        """Are the tools of `area` listed? (account always is.)"""
+        return area == "account" or area in self.toolsets
 
     def resolved_cache_dir(self) -> Path:
         """Where the token cache lives. platformdirs is imported only when this is first needed."""
@@ -196,7 +211,23 @@ def _parse(setting: Setting, raw: str) -> Any:
             raise ConfigError(f"{setting.env} must be a whole number of seconds (got {raw!r}).") from None
     if setting.name in ("cache_dir", "download_dir"):
         return Path(raw).expanduser()
+    if setting.name == "toolsets":
+        return parse_toolsets(raw)
     return raw
+
+
+def parse_toolsets(raw: str) -> tuple[str, ...]:
+    """"mail, calendar" -> ("mail", "calendar"); "all" -> every area; an unknown name is a clear error."""
+    names = [n.strip().lower() for n in raw.replace(";", ",").split(",") if n.strip()]
+    if not names or "all" in names:
+        return TOOLSETS
+    unknown = [n for n in names if n not in TOOLSETS and n != "account"]
+    if unknown:
+        raise ConfigError(
+            f"LOCAL_MCP_TOOLSETS names unknown tool areas {', '.join(unknown)}; use a comma-separated list of "
+            f"{', '.join(TOOLSETS)}, or all (the account tools are always listed)."
+        )
+    return tuple(area for area in TOOLSETS if area in names)  # a stable order, whatever the input's
 
 
 def _validate(settings: Settings) -> None:
@@ -265,6 +296,10 @@ def _validate(settings: Settings) -> None:
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"LOCAL_MCP_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR (got {settings.log_level!r}).")
     set_(settings, "log_level", level)
+    if isinstance(settings.toolsets, str):
+        set_(settings, "toolsets", parse_toolsets(settings.toolsets))
+    else:
+        set_(settings, "toolsets", parse_toolsets(",".join(settings.toolsets)))
     for name in ("cache_dir", "download_dir"):
         value = getattr(settings, name)
         if value is not None:
