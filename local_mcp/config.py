@@ -95,6 +95,19 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("download_dir", "LOCAL_MCP_DOWNLOAD_DIR", "--download-dir", "folder where downloaded files and attachments are saved"),
     Setting(
+        "confirm_writes",
+        "LOCAL_MCP_CONFIRM_WRITES",
+        "--confirm-writes",
+        "who confirms writes: elicit (the user, through the client; default) or model (also the model's "
+        "confirm=true when the client cannot ask; a manipulated model could then write on its own)",
+    ),
+    Setting(
+        "upload_dirs",
+        "LOCAL_MCP_UPLOAD_DIRS",
+        "--upload-dirs",
+        f"folders upload_file may read from, separated by {os.pathsep!r} (default: the download folder)",
+    ),
+    Setting(
         "toolsets",
         "LOCAL_MCP_TOOLSETS",
         "--toolsets",
@@ -102,6 +115,7 @@ SETTINGS: tuple[Setting, ...] = (
         "graph, or all (the default); the account tools are always listed",
     ),
 )
+CONFIRM_MODES: tuple[str, ...] = ("elicit", "model")
 
 # Tool areas that LOCAL_MCP_TOOLSETS picks from ("account" is always on).
 TOOLSETS: tuple[str, ...] = ("mail", "calendar", "files", "people", "search", "tasks", "contacts", "teams", "graph")
@@ -127,6 +141,8 @@ class Settings:
     log_level: str = "WARNING"
     allow_writes: bool = False
     download_dir: Path | None = None  # None: platformdirs' downloads dir + /local-mcp, resolved lazily
+    confirm_writes: str = "elicit"  # elicit: only the user's answer counts; model: confirm=true counts without elicitation
+    upload_dirs: tuple[Path, ...] = ()  # (): the download folder only
     toolsets: tuple[str, ...] = TOOLSETS  # the areas whose tools are listed (account always)
 
     def __post_init__(self) -> None:
@@ -173,6 +189,10 @@ class Settings:
 
         return Path(platformdirs.user_downloads_dir()) / APP_NAME
 
+    def resolved_upload_dirs(self) -> tuple[Path, ...]:
+        """Folders upload_file may read from: LOCAL_MCP_UPLOAD_DIRS, else the download folder."""
+        return self.upload_dirs or (self.resolved_download_dir(),)
+
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
         """Read LOCAL_MCP_* from `environ` (default os.environ); `overrides` (flags) win."""
@@ -211,6 +231,8 @@ def _parse(setting: Setting, raw: str) -> Any:
             raise ConfigError(f"{setting.env} must be a whole number of seconds (got {raw!r}).") from None
     if setting.name in ("cache_dir", "download_dir"):
         return Path(raw).expanduser()
+    if setting.name == "upload_dirs":
+        return tuple(Path(part.strip()).expanduser() for part in raw.split(os.pathsep) if part.strip())
     if setting.name == "toolsets":
         return parse_toolsets(raw)
     return raw
@@ -304,3 +326,12 @@ def _validate(settings: Settings) -> None:
         value = getattr(settings, name)
         if value is not None:
             set_(settings, name, Path(value).expanduser())
+    confirm = str(settings.confirm_writes).strip().lower()
+    if confirm not in CONFIRM_MODES:
+        raise ConfigError(f"LOCAL_MCP_CONFIRM_WRITES must be elicit or model (got {settings.confirm_writes!r}).")
+    set_(settings, "confirm_writes", confirm)
+    uploads = tuple(Path(p).expanduser() for p in settings.upload_dirs)
+    relative = [str(p) for p in uploads if not p.is_absolute()]
+    if relative:
+        raise ConfigError(f"LOCAL_MCP_UPLOAD_DIRS must list absolute folders (got {relative[0]!r}).")
+    set_(settings, "upload_dirs", uploads)
