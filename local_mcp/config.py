@@ -38,11 +38,16 @@ class Cloud:
 CLOUDS: dict[str, Cloud] = {
     "public": Cloud("public", "login.microsoftonline.com", "https://graph.microsoft.com/v1.0"),
     "usgov": Cloud("usgov", "login.microsoftonline.us", "https://graph.microsoft.us/v1.0"),
-    "china": Cloud("china", "login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn/v1.0"),
+    # US Government L5 (DOD): its own Graph host, the same Entra endpoint as L4
+    # (https://learn.microsoft.com/graph/deployments).
+    "usgov-dod": Cloud("usgov-dod", "login.microsoftonline.us", "https://dod-graph.microsoft.us/v1.0"),
+    # 21Vianet: MSAL marks login.chinacloudapi.cn deprecated (msal.authority.DEPRECATED_AZURE_CHINA).
+    "china": Cloud("china", "login.partner.microsoftonline.cn", "https://microsoftgraph.chinacloudapi.cn/v1.0"),
 }
 KNOWN_AUTHORITY_HOSTS = frozenset(cloud.authority_host for cloud in CLOUDS.values()) | {
     "login.windows.net",
     "login.microsoft.com",
+    "login.chinacloudapi.cn",  # deprecated China host, still accepted by MSAL
     "sts.windows.net",
 }
 
@@ -65,7 +70,7 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("client_id", "LOCAL_MCP_CLIENT_ID", "--client-id", "application (client) id of the public client app"),
     Setting("tenant_id", "LOCAL_MCP_TENANT_ID", "--tenant-id", "tenant id or domain, or organizations / common / consumers"),
-    Setting("cloud", "LOCAL_MCP_CLOUD", "--cloud", "public, usgov or china: sets the authority and Graph hosts together"),
+    Setting("cloud", "LOCAL_MCP_CLOUD", "--cloud", "public, usgov, usgov-dod or china: sets the authority and Graph hosts together"),
     Setting("authority", "LOCAL_MCP_AUTHORITY", "--authority", "full authority URL; overrides --cloud and --tenant-id"),
     Setting("graph_url", "LOCAL_MCP_GRAPH_URL", "--graph-url", "Graph base URL including the version, e.g. https://graph.microsoft.com/v1.0"),
     Setting("auth_mode", "LOCAL_MCP_AUTH_MODE", "--auth-mode", "auto, broker, browser or device_code"),
