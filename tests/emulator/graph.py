@@ -136,6 +136,10 @@ class GraphApi:
 
         self.mail, self.calendar = MailApi(self), CalendarApi(self)
         self.routes += self.mail.routes() + self.calendar.routes()
+        from .graph_mail_organise import MailOrganiseApi
+
+        self.mail_organise = MailOrganiseApi(self)
+        self.routes += self.mail_organise.routes()
 
     # ---- pipeline -------------------------------------------------------------
 
