@@ -94,7 +94,21 @@ SETTINGS: tuple[Setting, ...] = (
         is_bool=True,
     ),
     Setting("download_dir", "LOCAL_MCP_DOWNLOAD_DIR", "--download-dir", "folder where downloaded files and attachments are saved"),
+    Setting(
+        "confirm_writes",
+        "LOCAL_MCP_CONFIRM_WRITES",
+        "--confirm-writes",
+        "who confirms writes: elicit (the user, through the client; default) or model (also the model's "
+        "confirm=true when the client cannot ask; a manipulated model could then write on its own)",
+    ),
+    Setting(
+        "upload_dirs",
+        "LOCAL_MCP_UPLOAD_DIRS",
+        "--upload-dirs",
+        f"folders upload_file may read from, separated by {os.pathsep!r} (default: the download folder)",
+    ),
 )
+CONFIRM_MODES: tuple[str, ...] = ("elicit", "model")
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
@@ -117,6 +131,8 @@ class Settings:
     log_level: str = "WARNING"
     allow_writes: bool = False
     download_dir: Path | None = None  # None: platformdirs' downloads dir + /local-mcp, resolved lazily
+    confirm_writes: str = "elicit"  # elicit: only the user's answer counts; model: confirm=true counts without elicitation
+    upload_dirs: tuple[Path, ...] = ()  # (): the download folder only
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -157,6 +173,10 @@ class Settings:
         import platformdirs
 
         return Path(platformdirs.user_downloads_dir()) / APP_NAME
+
+    def resolved_upload_dirs(self) -> tuple[Path, ...]:
+        """Folders upload_file may read from: LOCAL_MCP_UPLOAD_DIRS, else the download folder."""
+        return self.upload_dirs or (self.resolved_download_dir(),)
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
@@ -202,6 +222,8 @@ def _parse(setting: Setting, raw: str) -> Any:
             raise ConfigError(f"{setting.env} must be a whole number of seconds (got {raw!r}).") from None
     if setting.name in ("cache_dir", "download_dir"):
         return Path(raw).expanduser()
+    if setting.name == "upload_dirs":
+        return tuple(Path(part.strip()).expanduser() for part in raw.split(os.pathsep) if part.strip())
     return raw
 
 
@@ -275,3 +297,12 @@ def _validate(settings: Settings) -> None:
         value = getattr(settings, name)
         if value is not None:
             set_(settings, name, Path(value).expanduser())
+    confirm = str(settings.confirm_writes).strip().lower()
+    if confirm not in CONFIRM_MODES:
+        raise ConfigError(f"LOCAL_MCP_CONFIRM_WRITES must be elicit or model (got {settings.confirm_writes!r}).")
+    set_(settings, "confirm_writes", confirm)
+    uploads = tuple(Path(p).expanduser() for p in settings.upload_dirs)
+    relative = [str(p) for p in uploads if not p.is_absolute()]
+    if relative:
+        raise ConfigError(f"LOCAL_MCP_UPLOAD_DIRS must list absolute folders (got {relative[0]!r}).")
+    set_(settings, "upload_dirs", uploads)

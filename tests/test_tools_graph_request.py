@@ -105,13 +105,13 @@ async def test_writes_are_refused_in_read_only_mode(server, graph, fake_app):
 async def test_writes_send_json_when_allowed(server, graph):
     graph.answer("PATCH", "/me/messages/m1", {"id": "m1", "isRead": True})
     graph.answer("DELETE", "/me/messages/m1", httpx.Response(204))
-    srv = server(allow_writes=True)
-    patched = await call(srv, "graph_request", {"path": "/me/messages/m1", "method": "PATCH", "body": {"isRead": True},
+    srv = server(allow_writes=True, confirm_writes="model")  # no elicitation here: the user opted in to confirm=true
+    patched = await call(srv, "graph_request", {"path": "/me/messages/m1", "method": "PATCH", "body": {"isRead": True}, "confirm": True,
                                "scopes": ["Mail.ReadWrite"], "headers": {"If-Match": 'W/"1"'}})
     assert not patched.is_error, text_of(patched)
     assert body_of(graph.requests[0]) == {"isRead": True}
     assert graph.requests[0].headers["Content-Type"] == "application/json" and graph.requests[0].headers["If-Match"] == 'W/"1"'
-    deleted = await call(srv, "graph_request", {"path": "/me/messages/m1", "method": "DELETE", "scopes": ["Mail.ReadWrite"]})
+    deleted = await call(srv, "graph_request", {"path": "/me/messages/m1", "method": "DELETE", "scopes": ["Mail.ReadWrite"], "confirm": True})
     assert deleted.structured_content["status"] == 204 and deleted.structured_content["body"] is None
 
 
