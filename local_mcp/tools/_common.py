@@ -40,6 +40,7 @@ class ToolInfo:
     scopes: tuple[str, ...]
     write: bool
     description: str
+    alternative_scopes: tuple[str, ...] = ()  # asked for instead of `scopes` by some calls
 
 
 # Every Graph tool ever declared, listed or not (write tools stay unlisted in read-only mode).
@@ -60,6 +61,7 @@ def graph_tool(
     idempotent: bool = True,
     open_world: bool = True,
     read_only: bool | None = None,
+    alternative_scopes: Sequence[str] = (),
 ) -> Callable[[F], F]:
     """Register a Graph tool with its scopes and annotations; write tools only when writes are allowed.
 
@@ -70,7 +72,7 @@ def graph_tool(
     read_only_hint = (not write) if read_only is None else read_only
 
     def decorator(fn: F) -> F:
-        DECLARED[name] = ToolInfo(name, area, tuple(scopes), write, description)
+        DECLARED[name] = ToolInfo(name, area, tuple(scopes), write, description, tuple(alternative_scopes))
         if write and not settings.allow_writes:
             return fn
         toolset_enabled = getattr(settings, "toolset_enabled", None)
