@@ -207,11 +207,17 @@ class Settings:
             raw = env.get(setting.env)
             if raw is not None and raw.strip() != "":
                 values[setting.name] = _parse(setting, raw.strip())
-        for name, value in (overrides or {}).items():
-            if value is not None:
-                setting = next(s for s in SETTINGS if s.name == name)
-                values[name] = value if not isinstance(value, str) else _parse(setting, value.strip())
-        return cls(**values)
+        flags = [s for s in SETTINGS if (overrides or {}).get(s.name) is not None]
+        try:
+            for setting in flags:
+                value = (overrides or {})[setting.name]
+                values[setting.name] = value if not isinstance(value, str) else _parse(setting, value.strip())
+            return cls(**values)
+        except ConfigError as exc:  # name what the person typed: the flag, not its environment twin
+            message = str(exc)
+            for setting in flags:
+                message = message.replace(setting.env, setting.flag)
+            raise ConfigError(message) from None
 
     def with_changes(self, **changes: Any) -> Settings:
         """A copy with some values changed (authority/graph_url re-derived unless given)."""

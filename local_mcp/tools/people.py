@@ -191,6 +191,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         ),
         area="people",
         scopes=USER_READ_ALL,
+        alternative_scopes=USER_READ_BASIC_ALL,
     )
     async def get_user(
         ctx: Context,
