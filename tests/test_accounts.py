@@ -151,3 +151,18 @@ async def test_a_personal_account_on_common_refreshes_on_consumers(emu: Emulator
         token = await tokens.get_token(emu.graph_resource, ["User.Read"])
     assert _oid(token.token) == MEGAN.oid
     assert emu.identity.token_tenants == ["consumers"]
+
+
+def test_cli_lists_accounts_and_logout_names_an_unknown_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    from local_mcp.cli import main
+
+    store = AccountStore(tmp_path)
+    store.save(AccountRecord(f"m.{MSA_TENANT_ID}", "megan@outlook.example", "https://login.example/common"))
+    store.save(AccountRecord("a.t1", "adele@contoso.example", "https://login.example/common"))
+    flags = ["--cache-dir", str(tmp_path), "--allow-unencrypted-cache", "--authority", "https://127.0.0.1:9/common"]
+    assert main(["accounts", "--json", *flags]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(a["username"], a["kind"], a["active"]) for a in listed] == [
+        ("megan@outlook.example", "personal", False), ("adele@contoso.example", "work or school", True)]
+    assert main(["logout", "--account", "nobody@example.com", *flags]) == 2
+    assert "megan@outlook.example" in capsys.readouterr().err

@@ -243,6 +243,8 @@ class TokenProvider(AccountSwitching):
 
     async def sign_out(self, account: str | None = None) -> list[str]:
         """Remove one account (default: the active one) and its tokens from the cache. Returns the usernames removed."""
+        if account is not None:  # an unknown account is an error before MSAL is built (no network)
+            self.resolve_account(await self._in_thread(self._load_book), account)
         await self._ensure_app()
         removed = await self._in_thread(self._sign_out_blocking, account)
         self._forget_accounts([home_id for home_id, _ in removed])
