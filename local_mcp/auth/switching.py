@@ -54,6 +54,9 @@ class AccountSwitching:
     async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
         raise NotImplementedError
 
+    async def _ensure_cache(self) -> None:
+        raise NotImplementedError
+
     # ----- public ----------------------------------------------------------------------------------
 
     async def list_accounts(self) -> list[AccountSummary]:
@@ -117,6 +120,7 @@ class AccountSwitching:
             return pinned
         held = self._memory.get((self._active, key)) if self._active_known else None
         if held is None or not held.valid_for(_MEMORY_MARGIN_SECONDS):
+            await self._ensure_cache()  # an unusable cache folder is reported as such, before the record is read
             book = await self._in_thread(self._load_book)
             self._active, self._active_known = book.active, True
         if self._active is not None:
