@@ -144,6 +144,9 @@ class GraphApi:
 
         self.mail_organise = MailOrganiseApi(self)
         self.routes += self.mail_organise.routes()
+        from . import graph_calendars
+
+        self.routes += graph_calendars.routes(self)
 
     # ---- pipeline -------------------------------------------------------------
 
