@@ -31,6 +31,7 @@ from ..errors import GraphError
 from ._common import (
     CURSOR_FIELD,
     DEFAULT_LIMIT,
+    ConfirmOnce,
     LIMIT_FIELD,
     PageInfo,
     clamp_limit,
@@ -39,9 +40,10 @@ from ._common import (
     html_to_text,
     iso_utc,
     odata_quote,
-    save_download,
 )
+from ._download import DOWNLOAD_URL, TooLarge, open_item_content, read_capped, save_stream
 from ._runtime import run_tool, state_of
+from .local_files import looks_secret, read_limited, resolve_upload_path, secret_note, upload_details
 
 logger = logging.getLogger(__name__)
 
@@ -302,7 +304,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         base = item_url(path=path, item_id=item_id)
 
         async def body() -> FileDetails:
-            meta = await state.graph.get_json(base, scopes=FILES_READ, params={"$select": _DETAIL_FIELDS})
+            meta = await state.graph.get_json(base, scopes=FILES_READ, params={"$select": _DETAIL_FIELDS + "," + DOWNLOAD_URL})
             item = file_item(meta)
             modified_by = ((meta.get("lastModifiedBy") or {}).get("user") or {}).get("displayName")
             details = FileDetails(file=item, created=iso_utc(meta.get("createdDateTime")), modified_by=modified_by)
@@ -317,18 +319,18 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             if item.size == 0:
                 details.content = ""
                 return details
-            headers = {"Accept": "*/*"}
-            if item.size is None or item.size > MAX_CONTENT_BYTES:
-                # one byte more than we show, so a short file is never called truncated
-                headers["Range"] = f"bytes=0-{MAX_CONTENT_BYTES}"
-            response = await state.graph.request(
-                "GET", f"{base}/content", scopes=FILES_READ, headers=headers, raw=True
-            )
-            data = bytes(response.body or b"")
-            cut = len(data) > MAX_CONTENT_BYTES
+            # one byte more than we show, so a short file is never called truncated; the service
+            # may ignore the Range, so reading also stops there
+            wanted = f"bytes=0-{MAX_CONTENT_BYTES}" if item.size is None or item.size > MAX_CONTENT_BYTES else None
+            async with open_item_content(state.graph, base, meta, scopes=FILES_READ, byte_range=wanted) as response:
+                data, more = await read_capped(response.chunks(64 * 1024), MAX_CONTENT_BYTES)
+            cut = more
             text = decode_text(data[:MAX_CONTENT_BYTES], cut=cut)
             if text is None:
                 details.note = "The file looks binary, so its content is not shown; use download_file to save a copy."
+                return details
+            if (secret := looks_secret(text)) is not None:
+                details.note = secret_note(secret)  # never a token into the model's context
                 return details
             ext = item.name.lower().rsplit(".", 1)[-1]
             if ext in _HTML_EXTENSIONS or (item.mime_type or "").lower() == "text/html":
@@ -368,7 +370,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         base = item_url(path=path, item_id=item_id)
 
         async def body() -> DownloadResult:
-            meta = await state.graph.get_json(base, scopes=FILES_READ, params={"$select": "id,name,size,file,folder,webUrl"})
+            meta = await state.graph.get_json(base, scopes=FILES_READ, params={"$select": "id,name,size,file,folder,webUrl," + DOWNLOAD_URL})
             item = file_item(meta)
             if item.kind == "folder":
                 raise ToolError(f"{item.name or 'This item'} is a folder; download_file saves one file. Use list_files to see its files.")
@@ -377,14 +379,13 @@ def register(server: MCPServer[Any], settings: Any) -> None:
                     f"{item.name} is {_megabytes(item.size or 0)}; download_file saves files up to "
                     f"{MAX_DOWNLOAD_BYTES // (1024 * 1024)} MB. Open it in OneDrive instead: {item.web_url or 'see OneDrive'}"
                 )
-            response = await state.graph.request(
-                "GET", f"{base}/content", scopes=FILES_READ, headers={"Accept": "*/*"}, raw=True
-            )
-            data = bytes(response.body or b"")
-            if len(data) > MAX_DOWNLOAD_BYTES:
-                raise ToolError(f"{item.name} is larger than {MAX_DOWNLOAD_BYTES // (1024 * 1024)} MB; nothing was saved.")
-            saved = await anyio.to_thread.run_sync(save_download, state.settings, item.name, data)
-            return DownloadResult(id=item.id, name=item.name, path=str(saved), size=len(data))
+            folder = state.settings.resolved_download_dir()
+            try:
+                async with open_item_content(state.graph, base, meta, scopes=FILES_READ) as response:
+                    saved, size = await save_stream(folder, item.name, response.chunks(), max_bytes=MAX_DOWNLOAD_BYTES)
+            except TooLarge:
+                raise ToolError(f"{item.name} is larger than {MAX_DOWNLOAD_BYTES // (1024 * 1024)} MB; nothing was saved.") from None
+            return DownloadResult(id=item.id, name=item.name, path=str(saved), size=size)
 
         return await run_tool(ctx, body, consent_scopes=FILES_READ)
 
@@ -411,13 +412,12 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         conflict: Annotated[
             Literal["fail", "replace"], Field(description='"fail" (default) leaves an existing file alone; "replace" overwrites it')
         ] = "fail",
+        confirm: Annotated[
+            bool, Field(description="for clients that cannot ask the user: true only when the user agreed to exactly this")
+        ] = False,
     ) -> UploadResult | InputRequiredResult:
         state = state_of(ctx)
-        source = Path(local_path).expanduser()
-        if not source.is_absolute():
-            raise ToolError(f"`local_path` must be an absolute path (got {local_path!r}).")
-        if not source.is_file():
-            raise ToolError(f"There is no file at {source}.")
+        source = resolve_upload_path(state.settings, local_path)  # allowed folders only, see local_files.py
         size = source.stat().st_size
         if size > MAX_UPLOAD_BYTES:
             raise ToolError(f"{source.name} is {_megabytes(size)}; upload_file uploads files up to {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
@@ -428,10 +428,16 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         address = f"/me/drive/root:/{_quoted(target)}:"
         content_type = mimetypes.guess_type(target_name)[0] or "application/octet-stream"
 
-        async def body() -> UploadResult:
+        gate = ConfirmOnce(ctx, confirmed=confirm)
+
+        async def body() -> UploadResult | InputRequiredResult:
+            await state.tokens.get_token(state.settings.graph_resource, FILES_READ_WRITE)  # sign in before asking
+            asked = await gate.ask(f"Upload {source} to OneDrive /{target}", upload_details(source, target, size, conflict))
+            if asked is not None:
+                return asked
             try:
                 if size <= SIMPLE_UPLOAD_MAX_BYTES:
-                    data = await anyio.to_thread.run_sync(source.read_bytes)
+                    data = await anyio.to_thread.run_sync(read_limited, source, SIMPLE_UPLOAD_MAX_BYTES)
                     response = await state.graph.request(
                         "PUT", f"{address}/content?@microsoft.graph.conflictBehavior={conflict}",
                         scopes=FILES_READ_WRITE, content=data, content_type=content_type,
