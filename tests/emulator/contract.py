@@ -57,7 +57,12 @@ def unknown_property(name: str, type_name: str) -> Exception:
 
 
 def resolve(name: str, type_name: str) -> str:
-    """The declared spelling of `name` (Graph matches case-insensitively), or a 400."""
+    """The declared spelling of `name` (Graph matches case-insensitively), or a 400.
+
+    Instance annotations (`@microsoft.graph.downloadUrl`) may be selected too; they pass as they are.
+    """
+    if name.strip().startswith("@"):
+        return name.strip()
     known = {p.lower(): p for p in properties(type_name)}
     found = known.get(name.strip().lower())
     if found is None:
