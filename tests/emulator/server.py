@@ -77,6 +77,9 @@ class Emulator:
     def start(self) -> Emulator:
         if self._server is not None:
             return self
+        from .contract import warm_up
+
+        warm_up()
         # A throw-away CA per emulator; clients trust it via ca_bundle only.
         ca = trustme.CA(organization_name="local-mcp emulator test CA")
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
