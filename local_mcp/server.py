@@ -19,7 +19,7 @@ from ._version import __version__
 from .auth.tokens import TokenProvider
 from .config import Settings
 from .graph.client import GraphClient
-from .tools import account, calendar, files, graph_request, mail, people, search
+from .tools import account, calendar, files, graph_request, mail, mail_organise, people, search
 from .tools._runtime import AppState
 
 INSTRUCTIONS = (
@@ -31,7 +31,7 @@ INSTRUCTIONS = (
 
 
 # Modules whose register(server, settings) adds Graph tools (write tools only with allow_writes).
-GRAPH_TOOL_AREAS = (account, mail, calendar, files, people, search, graph_request)
+GRAPH_TOOL_AREAS = (account, mail, mail_organise, calendar, files, people, search, graph_request)
 
 
 def create_server(
