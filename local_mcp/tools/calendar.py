@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from . import consent
 from ._common import (
+    LIMIT_BOUNDS,
     CURSOR_FIELD,
     DEFAULT_LIMIT,
     LIMIT_FIELD,
@@ -386,7 +387,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         day_start: Annotated[str, Field(description="start of working hours, UTC, HH:MM")] = "09:00",
         day_end: Annotated[str, Field(description="end of working hours, UTC, HH:MM")] = "17:00",
         include_weekends: Annotated[bool, Field(description="also look on Saturdays and Sundays")] = False,
-        limit: Annotated[int, Field(ge=1, description=f"most slots to return (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})")] = DEFAULT_LIMIT,
+        limit: Annotated[int, Field(json_schema_extra=LIMIT_BOUNDS, description=f"most slots to return (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})")] = DEFAULT_LIMIT,
     ) -> FreeTime | InputRequiredResult:
         state = state_of(ctx)
         others = email_addresses(attendees, field="attendees")
