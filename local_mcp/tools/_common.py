@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, TypeVar
@@ -280,15 +280,15 @@ def _trim_fraction(raw: str) -> str:
     return re.sub(r"(\.\d{6})\d+", r"\1", raw)
 
 
-def parse_when(value: str, *, field: str) -> datetime:
-    """A user/model-supplied ISO 8601 date or datetime; naive values are taken as UTC."""
+def parse_when(value: str, *, field: str, zone: tzinfo | None = None) -> datetime:
+    """A user/model-supplied ISO 8601 date or datetime, in UTC; naive values are taken in `zone` (default UTC)."""
     text = value.strip()
     try:
         parsed = datetime.fromisoformat(_trim_fraction(text.replace("Z", "+00:00")))
     except ValueError:
         raise ToolError(f"`{field}` must be an ISO 8601 date or date-time such as 2026-11-22T09:00:00Z (got {value!r}).") from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=zone or timezone.utc)
     return parsed.astimezone(timezone.utc)
 
 
@@ -425,23 +425,11 @@ def safe_file_name(name: str | None, fallback: str = "download") -> str:
 
 
 def save_download(settings: Any, name: str | None, data: bytes) -> Path:
-    """Save bytes under the download folder (LOCAL_MCP_DOWNLOAD_DIR), never overwriting a file."""
-    folder = settings.resolved_download_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    base = safe_file_name(name)
-    stem, dot, ext = base.rpartition(".")
-    if not dot:
-        stem, ext = base, ""
-    candidate = folder / base
-    counter = 1
-    while True:
-        try:
-            # O_EXCL: never overwrite, even if another download races us to the same name
-            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            break
-        except FileExistsError:
-            counter += 1
-            candidate = folder / (f"{stem} ({counter}).{ext}" if ext else f"{stem} ({counter})")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    return candidate
+    """Save bytes under the download folder (LOCAL_MCP_DOWNLOAD_DIR), never overwriting a file.
+
+    Written under a temporary name and renamed when complete (see _download.py, which also
+    streams big downloads to disk).
+    """
+    from ._download import save_bytes
+
+    return save_bytes(settings.resolved_download_dir(), name, data)
