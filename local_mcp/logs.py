@@ -62,3 +62,5 @@ def configure_logging(level: str) -> None:
     # MSAL's INFO lines include full authorize URLs; keep libraries quieter than us.
     for noisy in ("msal", "httpx", "httpcore", "urllib3", "msal_extensions"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    if level != "DEBUG":  # "Retrying (Retry(total=0 ...))": the error that follows says it better
+        logging.getLogger("urllib3").setLevel(logging.ERROR)

@@ -41,6 +41,7 @@ class ToolInfo:
     scopes: tuple[str, ...]
     write: bool
     description: str
+    alternative_scopes: tuple[str, ...] = ()  # asked for instead of `scopes` by some calls
 
 
 # Every Graph tool ever declared, listed or not (write tools stay unlisted in read-only mode).
@@ -61,24 +62,31 @@ def graph_tool(
     idempotent: bool = True,
     open_world: bool = True,
     read_only: bool | None = None,
+    alternative_scopes: Sequence[str] = (),
 ) -> Callable[[F], F]:
     """Register a Graph tool with its scopes and annotations; write tools only when writes are allowed.
 
-    `write` is about Microsoft 365 and gates listing. `read_only` overrides the readOnlyHint
+    `write` is about Microsoft 365 and gates listing; so does `area` (LOCAL_MCP_TOOLSETS). `read_only` overrides the readOnlyHint
     (default: `not write`) for a tool that is always listed but changes something: this computer
     (a download), or, in some configurations, Microsoft 365 (graph_request with writes allowed).
     """
     read_only_hint = (not write) if read_only is None else read_only
 
     def decorator(fn: F) -> F:
-        DECLARED[name] = ToolInfo(name, area, tuple(scopes), write, description)
+        DECLARED[name] = ToolInfo(name, area, tuple(scopes), write, description, tuple(alternative_scopes))
         if write and not settings.allow_writes:
             return fn
+        toolset_enabled = getattr(settings, "toolset_enabled", None)
+        if toolset_enabled is not None and not toolset_enabled(area):
+            return fn  # LOCAL_MCP_TOOLSETS leaves this area out
+        from ._icons import area_icons
+
         server.add_tool(
             fn,
             name=name,
             title=title,
             description=description,
+            icons=area_icons(area),
             annotations=ToolAnnotations(
                 read_only_hint=read_only_hint,
                 destructive_hint=destructive if not read_only_hint else False,

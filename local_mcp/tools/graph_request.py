@@ -70,7 +70,8 @@ def checked_path(path: str) -> tuple[str, dict[str, str]]:
         raise ToolError(refuse + "; '.' and '..' segments are refused.")
     if segments and segments[0].lower() in ("v1.0", "beta"):
         raise ToolError(refuse + '; leave out the version and use api_version="beta" for the beta API.')
-    return raw_path, dict(parse_qsl(raw_query, keep_blank_values=True))
+    # A literal '+' means '+' (a time-zone offset), not the form-encoding of a space.
+    return raw_path, dict(parse_qsl(raw_query.replace("+", "%2B"), keep_blank_values=True))
 
 
 def checked_scopes(scopes: list[str]) -> list[str]:

@@ -126,7 +126,8 @@ def user_profile(item: dict[str, Any], *, full: bool) -> User:
 
 def _who(value: str) -> str:
     who = value.strip()
-    if not who or any(c in who for c in "/\\?#") or unquote(unquote(unquote(who))).strip() in (".", "..") or len(who) > 320:
+    # '#' stays: guests' UPNs hold '#EXT#' (percent-encoded in the path as %23).
+    if not who or any(c in who for c in "/\\?") or unquote(unquote(unquote(who))).strip() in (".", "..") or len(who) > 320:
         raise ToolError(f"`user` must be a user id, user principal name or email address (got {short_text(value)!r}).")
     return who
 
@@ -191,6 +192,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         ),
         area="people",
         scopes=USER_READ_ALL,
+        alternative_scopes=USER_READ_BASIC_ALL,
     )
     async def get_user(
         ctx: Context,
