@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from . import consent
 from ._common import (
+    LIMIT_BOUNDS,
     CURSOR_FIELD,
     DEFAULT_LIMIT,
     LIMIT_FIELD,
@@ -397,7 +398,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         day_start: Annotated[str | None, Field(description="start of working hours for everybody, HH:MM in your time zone; default: each person's own")] = None,
         day_end: Annotated[str | None, Field(description="end of working hours for everybody, HH:MM in your time zone; default: each person's own")] = None,
         include_weekends: Annotated[bool | None, Field(description="true: also Saturdays and Sundays; false: Monday to Friday only; default: each person's working days")] = None,
-        limit: Annotated[int, Field(ge=1, description=f"most slots to return (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})")] = DEFAULT_LIMIT,
+        limit: Annotated[int, Field(json_schema_extra=LIMIT_BOUNDS, description=f"most slots to return (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})")] = DEFAULT_LIMIT,
     ) -> FreeTime | InputRequiredResult:
         state = state_of(ctx)
         others = email_addresses(attendees, field="attendees")
@@ -582,11 +583,15 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         ctx: Context,
         event_id: Annotated[str, Field(description="the event `id` from list_events")],
         response: Annotated[Answer, Field(description="accept, tentativelyAccept or decline")],
-        comment: Annotated[str | None, Field(description="a note for the organizer")] = None,
+        comment: Annotated[str | None, Field(description="a note for the organizer (needs send_response=true)")] = None,
         send_response: Annotated[bool, Field(description="tell the organizer (default true)")] = True,
         confirm: Annotated[bool, _CONFIRM_FIELD] = False,
     ) -> EventResponse | InputRequiredResult:
         state = state_of(ctx)
+        if comment and comment.strip() and not send_response:
+            # Graph rejects a comment with sendResponse=false: the comment travels in the response itself.
+            raise ToolError("A `comment` is sent to the organizer with the response, so it needs send_response=true: "
+                            "either keep send_response=true, or drop the comment to answer without telling anyone.")
         path = f"/me/events/{path_id(event_id, field='event_id')}"
         gate = ConfirmOnce(ctx, confirmed=confirm, required=send_response)
         verb, done = _VERBS[response]

@@ -29,6 +29,7 @@ from ._common import (
 )
 from ._download import TooLarge, item_attachment_extension, save_stream
 from ._runtime import run_tool, state_of
+from .mail_attach import MAIL_READ_WRITE, describe, local_attachments, reply_with_attachments, send_with_attachments
 
 MAIL_READ = ("Mail.Read",)
 MAIL_SEND = ("Mail.Send",)
@@ -43,6 +44,15 @@ _DETAIL_FIELDS = (
 _ATTACHMENT_FIELDS = "id,name,size,contentType,isInline"
 _FOLDER_FIELDS = "id,displayName,parentFolderId,childFolderCount,unreadItemCount,totalItemCount"
 _REPLY_FIELDS = "id,subject,from,replyTo,toRecipients,ccRecipients"
+# Exchange answers 400 InefficientFilter unless every $orderby property leads $filter, in order
+# (Graph docs, List messages); so the filter always starts with receivedDateTime.
+_EVER = "1900-01-01T00:00:00Z"
+# Mail without a folder (/me/messages) also returns Teams chats, whose subject is "IM" (Graph known issue).
+TEAMS_CHAT_SUBJECT = "IM"
+ATTACHMENTS_FIELD = Field(
+    description="absolute paths of files on this computer to attach (only inside the folders the user allowed, "
+    "LOCAL_MCP_UPLOAD_DIRS; each up to 150 MB); needs Mail.ReadWrite too"
+)
 
 
 class Address(BaseModel):
@@ -212,6 +222,8 @@ async def _message_page(
     graph: Any, path: str, params: dict[str, Any], cursor: str | None, limit: int
 ) -> MessageList:
     items, page = await fetch_page(graph, path, scopes=MAIL_READ, params=params, cursor=cursor, limit=clamp_limit(limit))
+    if path == "/me/messages":  # no folder: leave out the Teams chats Graph mixes in
+        items = [item for item in items if item.get("subject") != TEAMS_CHAT_SUBJECT]
     return MessageList(messages=[summary(item) for item in items], page=page)
 
 
@@ -231,7 +243,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
     async def list_messages(
         ctx: Context,
         folder: Annotated[
-            str | None, Field(description="well-known folder name (inbox, sentitems, drafts, archive, deleteditems) or a folder id; default: all mail")
+            str | None, Field(description="well-known folder name (inbox, sentitems, drafts, archive, deleteditems) or a folder id; default: all mail (Teams chats left out)")
         ] = None,
         unread_only: Annotated[bool, Field(description="only unread messages")] = False,
         sender: Annotated[str | None, Field(description="only messages from this email address")] = None,
@@ -240,15 +252,14 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         cursor: Annotated[str | None, CURSOR_FIELD] = None,
     ) -> MessageList | InputRequiredResult:
         state = state_of(ctx)
-        filters = []
+        start = graph_datetime(parse_when(since, field="since")) if since else _EVER
+        filters = [f"receivedDateTime ge {start}"]  # first, matching $orderby (InefficientFilter otherwise)
         if unread_only:
             filters.append("isRead eq false")
         if sender:
             filters.append(f"from/emailAddress/address eq {odata_quote(sender.strip())}")
-        if since:
-            filters.append(f"receivedDateTime ge {graph_datetime(parse_when(since, field='since'))}")
         params: dict[str, Any] = {"$select": _LIST_FIELDS, "$orderby": "receivedDateTime desc"}
-        if filters:
+        if unread_only or sender or since:
             params["$filter"] = " and ".join(filters)
         path = f"/me/mailFolders/{path_id(folder, field='folder')}/messages" if folder else "/me/messages"
         return await run_tool(
@@ -270,7 +281,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
     async def search_messages(
         ctx: Context,
         query: Annotated[str, Field(min_length=1, description="what to look for, e.g. 'falcon launch' or 'from:megan@contoso.com'")],
-        folder: Annotated[str | None, Field(description="well-known folder name or folder id; default: all mail")] = None,
+        folder: Annotated[str | None, Field(description="well-known folder name or folder id; default: all mail (Teams chats left out)")] = None,
         limit: Annotated[int, LIMIT_FIELD] = DEFAULT_LIMIT,
         cursor: Annotated[str | None, CURSOR_FIELD] = None,
     ) -> MessageList | InputRequiredResult:
@@ -449,8 +460,11 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         confirm: Annotated[
             bool, Field(description="true only when the user has already agreed to send exactly this; skips the question")
         ] = False,
+        attachments: Annotated[list[str] | None, ATTACHMENTS_FIELD] = None,
     ) -> SentMail | InputRequiredResult:
         state = state_of(ctx)
+        files = local_attachments(state.settings, attachments)
+        send_scopes = MAIL_SEND + MAIL_READ_WRITE if files else MAIL_SEND
         to_list = email_addresses(to, field="to")
         cc_list, bcc_list = email_addresses(cc, field="cc"), email_addresses(bcc, field="bcc")
         if not to_list:
@@ -460,9 +474,9 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         )
         summary_text = (
             f"Send an email to {', '.join(to_list)}{copies} with the subject \"{subject}\": {_quoted_preview(body)}"
-        )
+        ) + (f" (attached from this computer: {describe(files)})" if files else "")
         gate = ConfirmOnce(ctx, confirmed=confirm)
-        payload = {
+        payload: dict[str, Any] = {
             "message": {
                 "subject": subject,
                 "body": {"contentType": "Text", "content": body},
@@ -475,16 +489,21 @@ def register(server: MCPServer[Any], settings: Any) -> None:
 
         async def run() -> SentMail | InputRequiredResult:
             # Sign in (or consent to Mail.Send) before asking, so the question is not asked in vain.
-            await state.tokens.get_token(state.settings.graph_resource, MAIL_SEND)
+            await state.tokens.get_token(state.settings.graph_resource, send_scopes)
             home = await consent.home_domain(ctx)
             details = {
                 "Recipients": consent.recipients_line(to_list + cc_list + bcc_list, home),
                 "Subject": subject,
                 "Size": consent.size_text(len(body.encode("utf-8"))),
             }
+            if files:
+                details["Attachments"] = ", ".join(str(f.path) for f in files)
             if (asked := await gate.ask(summary_text, details)) is not None:
                 return asked
-            await state.graph.request("POST", "/me/sendMail", scopes=MAIL_SEND, json_body=payload, may_duplicate=True)
+            if files:  # a draft, its attachments (upload session above 3 MB), then send
+                await send_with_attachments(state.graph, payload["message"], files)
+            else:
+                await state.graph.request("POST", "/me/sendMail", scopes=MAIL_SEND, json_body=payload, may_duplicate=True)
             return SentMail(
                 sent=True,
                 to=to_list,
@@ -494,7 +513,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
                 message=f"Sent \"{subject}\" to {', '.join(to_list + cc_list + bcc_list)}.",
             )
 
-        return await run_tool(ctx, run, consent_scopes=MAIL_SEND)
+        return await run_tool(ctx, run, consent_scopes=send_scopes)
 
     @graph_tool(
         server,
@@ -519,13 +538,16 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         confirm: Annotated[
             bool, Field(description="true only when the user has already agreed to send exactly this; skips the question")
         ] = False,
+        attachments: Annotated[list[str] | None, ATTACHMENTS_FIELD] = None,
     ) -> SentReply | InputRequiredResult:
         state = state_of(ctx)
+        files = local_attachments(state.settings, attachments)
+        reply_scopes = MAIL_REPLY + MAIL_READ_WRITE if files else MAIL_REPLY
         path = f"/me/messages/{path_id(message_id, field='message_id')}"
         gate = ConfirmOnce(ctx, confirmed=confirm)
 
         async def run() -> SentReply | InputRequiredResult:
-            await state.tokens.get_token(state.settings.graph_resource, MAIL_REPLY)
+            await state.tokens.get_token(state.settings.graph_resource, reply_scopes)
             original = await state.graph.get_json(path, scopes=MAIL_REPLY, params={"$select": _REPLY_FIELDS})
             people = addresses(original.get("replyTo")) or [a for a in [address(original.get("from"))] if a]
             if reply_all:
@@ -536,14 +558,18 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             home = await consent.home_domain(ctx)
             asked = await gate.ask(
                 f"{what} to \"{subject}\", sending to {_who(unique)}: {_quoted_preview(comment)}",
-                {"Recipients": consent.recipients_line([p.email for p in unique if p.email], home), "Subject": str(subject)},
+                {"Recipients": consent.recipients_line([p.email for p in unique if p.email], home), "Subject": str(subject)}
+                | ({"Attachments": ", ".join(str(f.path) for f in files)} if files else {}),
             )
             if asked is not None:
                 return asked
             action = "replyAll" if reply_all else "reply"
-            await state.graph.request(
-                "POST", f"{path}/{action}", scopes=MAIL_REPLY, json_body={"comment": comment}, may_duplicate=True
-            )
+            if files:  # a reply draft, its attachments, then send
+                await reply_with_attachments(state.graph, path, action, comment, files)
+            else:
+                await state.graph.request(
+                    "POST", f"{path}/{action}", scopes=MAIL_REPLY, json_body={"comment": comment}, may_duplicate=True
+                )
             return SentReply(
                 sent=True,
                 reply_all=reply_all,
@@ -553,7 +579,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
                 message=f"{what} sent for \"{subject}\".",
             )
 
-        return await run_tool(ctx, run, consent_scopes=MAIL_REPLY)
+        return await run_tool(ctx, run, consent_scopes=reply_scopes)
 
 
 def _too_big(name: str, size: int) -> str:

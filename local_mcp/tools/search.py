@@ -19,7 +19,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import InputRequiredResult
 from pydantic import BaseModel, Field
 
-from ._common import CURSOR_FIELD, DEFAULT_LIMIT, PageInfo, clamp_limit, graph_tool, iso_utc, truncate
+from ._common import CURSOR_FIELD, DEFAULT_LIMIT, LIMIT_BOUNDS, PageInfo, clamp_limit, graph_tool, iso_utc, truncate
 from ._runtime import run_tool, state_of
 
 EntityType = Literal["message", "event", "driveItem"]
@@ -51,7 +51,9 @@ class SearchHit(BaseModel):
 class SearchResult(BaseModel):
     query: str
     entity_type: EntityType
-    total: int | None = Field(default=None, description="Graph's estimate of all matches")
+    total: int | None = Field(default=None, description="Graph's estimate of all matches (events, files); null for "
+                              "messages, where Graph counts only the hits on the page")
+    total_note: str | None = Field(default=None, description="why `total` is missing, when it is")
     hits: list[SearchHit]
     page: PageInfo
 
@@ -137,7 +139,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             EntityType, Field(description='what to search: "message" (mail), "event" (calendar) or "driveItem" (files)')
         ] = "message",
         limit: Annotated[
-            int, Field(ge=1, description=f"hits per page (default {DEFAULT_LIMIT}; at most 25 for mail and events, 50 for files)")
+            int, Field(json_schema_extra=LIMIT_BOUNDS, description=f"hits per page (default {DEFAULT_LIMIT}; at most 25 for mail and events, 50 for files)")
         ] = DEFAULT_LIMIT,
         cursor: Annotated[str | None, CURSOR_FIELD] = None,
     ) -> SearchResult | InputRequiredResult:
@@ -158,10 +160,14 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             containers = [c for r in payload.get("value") or [] for c in (r.get("hitsContainers") or [])]
             found = [h for c in containers for h in (c.get("hits") or []) if isinstance(h, dict)][:size]
             total = next((c.get("total") for c in containers if isinstance(c.get("total"), int)), None)
+            note = None
+            if entity_type == "message":  # documented: for messages `total` is the count on the page
+                total, note = None, "Microsoft Search does not count all matching messages, only those on this page; use `page.has_more`."
             more = any(c.get("moreResultsAvailable") for c in containers) and bool(found)
             page = PageInfo(has_more=more, cursor=encode_search_cursor(entity_type, words, offset + len(found)) if more else None)
             return SearchResult(
-                query=words, entity_type=entity_type, total=total, hits=[hit(entity_type, h) for h in found], page=page
+                query=words, entity_type=entity_type, total=total, total_note=note,
+                hits=[hit(entity_type, h) for h in found], page=page
             )
 
         return await run_tool(ctx, body, consent_scopes=scopes)
