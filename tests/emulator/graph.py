@@ -8,9 +8,11 @@ endpoint, write a handler taking a `Call` and add a `Route` to `routes`.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import operator
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -100,6 +102,7 @@ class GraphApi:
 
     def __init__(self, emu: Emulator) -> None:
         self.emu = emu
+        self._caller = threading.local()  # the verified token's oid, per request thread
         now = datetime.now(timezone.utc)
         self.messages = data.seed_messages(emu.user, now)
         self.folders = data.seed_folders(self.messages)
@@ -170,6 +173,7 @@ class GraphApi:
     def _authenticate(self, req: Request) -> frozenset[str]:
         header = req.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
+        self.emu.identity.obo.graph_tokens_seen.append(hashlib.sha256(token.strip().encode()).hexdigest())
         if scheme.lower() != "bearer" or not token.strip():
             raise self._unauthorized("Access token is empty.")
         token = token.strip()
@@ -184,6 +188,7 @@ class GraphApi:
             raise self._unauthorized("Invalid audience.") from None
         except jwt.InvalidTokenError:
             raise self._unauthorized("Access token validation failure.") from None
+        self._caller.oid = claims.get("oid")  # several users (remote mode): /me answers for this one
         return frozenset(s.lower() for s in str(claims.get("scp", "")).split())
 
     def _www_authenticate(self, **extra: str) -> str:
@@ -256,7 +261,7 @@ class GraphApi:
     # ---- handlers: user ----------------------------------------------------------
 
     def get_me(self, call: Call) -> Response:
-        user = self.emu.user
+        user = self.emu.identity.obo.user_for(getattr(self._caller, "oid", None))
         me = {
             "businessPhones": list(user.business_phones),
             "displayName": user.name,

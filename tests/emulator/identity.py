@@ -42,6 +42,7 @@ _GRANT_NAMES = {
     "authorization_code": "authorization_code",
     "refresh_token": "refresh_token",
     DEVICE_FLOW_GRANT: "device_code",
+    "urn:ietf:params:oauth:grant-type:jwt-bearer": "obo",  # On-Behalf-Of: see obo.py
 }
 # Letters only, no vowels (no accidental words), none that look like digits.
 _USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
@@ -192,6 +193,9 @@ class IdentityProvider:
         self._device_codes: dict[str, _DeviceAuthorization] = {}
         self._user_codes: dict[str, str] = {}  # normalized user code -> device code
         self._deny_next_authorize = False
+        from .obo import OboGrant
+
+        self.obo = OboGrant(emu)  # remote-mode tests: the OBO grant, APIs, several users
         tenant = r"^/(?P<tenant>[^/]+)"
         self.routes = [
             _Route(("GET",), re.compile(tenant + r"/v2\.0/\.well-known/openid-configuration$"),
@@ -458,6 +462,8 @@ class IdentityProvider:
                 return self._redeem_refresh_token(client_id, form)
             if grant_type == DEVICE_FLOW_GRANT:
                 return self._redeem_device_code(client_id, form)
+            if grant_name == "obo":
+                return self.obo.redeem(client_id, form, f"{self.emu.base_url}{req.path}")
             if not grant_type:
                 raise OAuthError("invalid_request", *AADSTS["invalid_request"])
             raise OAuthError("unsupported_grant_type", 70003,
