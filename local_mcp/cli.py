@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -77,11 +78,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     configure_logging(settings.log_level)
     command = args.command or "serve"
-    if command == "serve":
-        return _serve(settings)
-    import anyio
-
     try:
+        if command == "serve":
+            return _serve(settings)
+        import anyio
+
+        if not getattr(args, "permissions", False):
+            _check_cache_dir(settings)
         if command == "login":
             return anyio.run(_login, settings, args.scopes, args.force)
         if command == "logout":
@@ -89,18 +92,67 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "permissions", False):
             return _permissions(settings, args.json)
         return anyio.run(_status, settings, args.json)
-    except ConfigError as exc:
-        _err(f"local-mcp: configuration error: {exc}")
-        return EXIT_USAGE
-    except LocalMcpError as exc:
-        _err(f"local-mcp: {exc}")
+    except BaseException as raised:  # one or two lines for the person; the traceback only at DEBUG
+        cause = _leaf(raised)
+        if isinstance(cause, (SystemExit, GeneratorExit)):
+            raise
+        if settings.log_level == "DEBUG":
+            traceback.print_exception(type(raised), raised, raised.__traceback__, file=sys.stderr)
+        if isinstance(cause, KeyboardInterrupt):
+            _err("local-mcp: cancelled")
+            return EXIT_FAILED
+        if isinstance(cause, ConfigError):
+            _err(f"local-mcp: configuration error: {cause}")
+            return EXIT_USAGE
+        if isinstance(cause, LocalMcpError):
+            _err(f"local-mcp: {cause}")
+            return EXIT_FAILED
+        detail = (str(cause).strip().splitlines() or [""])[0][:300]
+        _err(f"local-mcp: unexpected error: {type(cause).__name__}: {detail}")
+        _err("Run the same command with --log-level DEBUG for the details, and report it if it persists.")
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        _err("local-mcp: cancelled")
-        return EXIT_FAILED
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    """The exception that matters inside (nested) exception groups from task groups."""
+    while True:
+        inner = getattr(exc, "exceptions", None)
+        if not isinstance(inner, (list, tuple)) or not inner:
+            return exc
+        chosen = [e for e in inner if not _is_cancellation(e)] or list(inner)
+        exc = chosen[0]
+
+
+def _is_cancellation(exc: BaseException) -> bool:
+    return type(exc).__name__ in ("CancelledError", "Cancelled")  # asyncio's / trio's
+
+
+def _check_cache_dir(settings: Settings) -> None:
+    from .auth.cache import CacheFolderError, cache_dir_problem
+
+    folder = settings.resolved_cache_dir()
+    problem = cache_dir_problem(folder)
+    if problem:
+        raise CacheFolderError(folder, problem)
+
+
+WAITING_NOTICE = (
+    "local-mcp is an MCP server: it now waits for an MCP client speaking JSON-RPC on stdin. "
+    "To try it, run `local-mcp status` or `npx @modelcontextprotocol/inspector local-mcp`; "
+    "to use it, add it to your MCP client's configuration. Ctrl-C stops it."
+)
 
 
 def _serve(settings: Settings) -> int:
+    if sys.stdin is not None and sys.stdin.isatty():
+        _err(WAITING_NOTICE)
+    try:
+        return _serve_until_stopped(settings)
+    except KeyboardInterrupt:  # Ctrl-C while starting (or where the event loop cannot catch signals)
+        return EXIT_OK
+
+
+def _serve_until_stopped(settings: Settings) -> int:
     from ._gc import quiet_gc
 
     # Start-up creates hundreds of thousands of long-lived objects (the MCP SDK's modules and
@@ -164,13 +216,18 @@ def _permissions(settings: Settings, as_json: bool) -> int:
 
     tools = tool_permissions(settings)
     if as_json:
-        _out(json.dumps([{"tool": t.name, "area": t.area, "scopes": list(t.scopes), "write": t.write} for t in tools], indent=2))
+        _out(json.dumps([
+            {"tool": t.name, "area": t.area, "scopes": list(t.scopes), "alternative_scopes": list(t.alternative_scopes), "write": t.write}
+            for t in tools
+        ], indent=2))
         return EXIT_OK
     _out(f"Delegated Microsoft Graph permissions, asked for by each tool on first use ({settings.graph_resource}):")
     for tool in tools:
         kind = "write (listed with --allow-writes)" if tool.write else "read"
         scopes = " ".join(tool.scopes) or "the scopes the call names"
         _out(f"  {tool.name:22s} {tool.area:9s} {scopes:40s} {kind}")
+        if tool.alternative_scopes:
+            _out(f"  {'':22s} {'':9s} {'or ' + ' '.join(tool.alternative_scopes):40s} (depending on the arguments)")
     _out("  sign_in                account   the scopes it is given                   -")
     _out("  sign_out, auth_status  account   none (local only)                        -")
     return EXIT_OK
@@ -180,8 +237,17 @@ async def _status(settings: Settings, as_json: bool) -> int:
     from .auth.cache import SIGNAL_FILE_BACKENDS
     from .auth.tokens import TokenProvider
 
-    async with TokenProvider(settings) as tokens:
-        status = await tokens.status()
+    folder = settings.resolved_cache_dir()
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    try:
+        async with TokenProvider(settings) as tokens:
+            status = await tokens.status()
+    finally:  # a status report leaves no folder behind (sign-in creates it)
+        for path in missing:
+            try:
+                path.rmdir()
+            except OSError:
+                break
     data = {
         "signed_in": status.signed_in,
         "username": status.username,
@@ -209,8 +275,10 @@ async def _status(settings: Settings, as_json: bool) -> int:
     if status.cache_problem:
         _out(f"Token cache: unavailable - {status.cache_problem}")
     else:
-        protection = "encrypted" if status.cache_encrypted else "PLAINTEXT (0600)"
-        _out(f"Token cache: {status.cache_backend}, {protection}: {status.cache_location}")
+        if status.cache_encrypted:
+            _out(f"Token cache: {status.cache_backend}, encrypted: {status.cache_location}")
+        else:
+            _out(f"Token cache: NOT encrypted (plaintext, mode 0600): {status.cache_location}")
         if status.cache_backend in SIGNAL_FILE_BACKENDS:
             _out(f"Signal file: {status.cache_path} (no tokens: it tells other processes to reload)")
     if status.cache_notice:

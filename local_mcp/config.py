@@ -38,11 +38,16 @@ class Cloud:
 CLOUDS: dict[str, Cloud] = {
     "public": Cloud("public", "login.microsoftonline.com", "https://graph.microsoft.com/v1.0"),
     "usgov": Cloud("usgov", "login.microsoftonline.us", "https://graph.microsoft.us/v1.0"),
-    "china": Cloud("china", "login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn/v1.0"),
+    # US Government L5 (DOD): its own Graph host, the same Entra endpoint as L4
+    # (https://learn.microsoft.com/graph/deployments).
+    "usgov-dod": Cloud("usgov-dod", "login.microsoftonline.us", "https://dod-graph.microsoft.us/v1.0"),
+    # 21Vianet: MSAL marks login.chinacloudapi.cn deprecated (msal.authority.DEPRECATED_AZURE_CHINA).
+    "china": Cloud("china", "login.partner.microsoftonline.cn", "https://microsoftgraph.chinacloudapi.cn/v1.0"),
 }
 KNOWN_AUTHORITY_HOSTS = frozenset(cloud.authority_host for cloud in CLOUDS.values()) | {
     "login.windows.net",
     "login.microsoft.com",
+    "login.chinacloudapi.cn",  # deprecated China host, still accepted by MSAL
     "sts.windows.net",
 }
 
@@ -65,7 +70,7 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("client_id", "LOCAL_MCP_CLIENT_ID", "--client-id", "application (client) id of the public client app"),
     Setting("tenant_id", "LOCAL_MCP_TENANT_ID", "--tenant-id", "tenant id or domain, or organizations / common / consumers"),
-    Setting("cloud", "LOCAL_MCP_CLOUD", "--cloud", "public, usgov or china: sets the authority and Graph hosts together"),
+    Setting("cloud", "LOCAL_MCP_CLOUD", "--cloud", "public, usgov, usgov-dod or china: sets the authority and Graph hosts together"),
     Setting("authority", "LOCAL_MCP_AUTHORITY", "--authority", "full authority URL; overrides --cloud and --tenant-id"),
     Setting("graph_url", "LOCAL_MCP_GRAPH_URL", "--graph-url", "Graph base URL including the version, e.g. https://graph.microsoft.com/v1.0"),
     Setting("auth_mode", "LOCAL_MCP_AUTH_MODE", "--auth-mode", "auto, broker, browser or device_code"),
@@ -94,6 +99,7 @@ SETTINGS: tuple[Setting, ...] = (
         is_bool=True,
     ),
     Setting("download_dir", "LOCAL_MCP_DOWNLOAD_DIR", "--download-dir", "folder where downloaded files and attachments are saved"),
+<<<<<<< HEAD
     # Remote mode (serve --transport http); checked in remote/settings.py.
     Setting("transport", "LOCAL_MCP_TRANSPORT", "--transport", "stdio (one person, this machine) or http (remote mode, Entra-protected)"),
     Setting("host", "LOCAL_MCP_HOST", "--host", "http: address to listen on"),
@@ -106,7 +112,33 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("allowed_tenants", "LOCAL_MCP_ALLOWED_TENANTS", "--allowed-tenants", "http with tenant organizations: tenant ids whose users may call (comma-separated)"),
     Setting("redis_url", "LOCAL_MCP_REDIS_URL", "--redis-url", "http: Redis URL for an OBO token cache shared by replicas"),
     Setting("cache_key", "LOCAL_MCP_CACHE_KEY", "--cache-key", "http: key that encrypts the Redis token cache and signs request state (required with Redis)"),
+=======
+    Setting(
+        "confirm_writes",
+        "LOCAL_MCP_CONFIRM_WRITES",
+        "--confirm-writes",
+        "who confirms writes: elicit (the user, through the client; default) or model (also the model's "
+        "confirm=true when the client cannot ask; a manipulated model could then write on its own)",
+    ),
+    Setting(
+        "upload_dirs",
+        "LOCAL_MCP_UPLOAD_DIRS",
+        "--upload-dirs",
+        f"folders upload_file may read from, separated by {os.pathsep!r} (default: the download folder)",
+    ),
+    Setting(
+        "toolsets",
+        "LOCAL_MCP_TOOLSETS",
+        "--toolsets",
+        "comma-separated tool areas to list: mail, calendar, files, people, search, tasks, contacts, teams, "
+        "graph, or all (the default); the account tools are always listed",
+    ),
+>>>>>>> main
 )
+CONFIRM_MODES: tuple[str, ...] = ("elicit", "model")
+
+# Tool areas that LOCAL_MCP_TOOLSETS picks from ("account" is always on).
+TOOLSETS: tuple[str, ...] = ("mail", "calendar", "files", "people", "search", "tasks", "contacts", "teams", "graph")
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
@@ -129,6 +161,7 @@ class Settings:
     log_level: str = "WARNING"
     allow_writes: bool = False
     download_dir: Path | None = None  # None: platformdirs' downloads dir + /local-mcp, resolved lazily
+<<<<<<< HEAD
     # Remote mode (see remote/settings.py); secrets never appear in a repr.
     transport: str = "stdio"
     host: str = "127.0.0.1"
@@ -141,6 +174,11 @@ class Settings:
     allowed_tenants: tuple[str, ...] = ()
     redis_url: str = field(default="", repr=False)
     cache_key: str = field(default="", repr=False)
+=======
+    confirm_writes: str = "elicit"  # elicit: only the user's answer counts; model: confirm=true counts without elicitation
+    upload_dirs: tuple[Path, ...] = ()  # (): the download folder only
+    toolsets: tuple[str, ...] = TOOLSETS  # the areas whose tools are listed (account always)
+>>>>>>> main
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -166,6 +204,10 @@ class Settings:
         """MSAL's instance discovery only works for Microsoft's own hosts; others need it off."""
         return self.authority_host in KNOWN_AUTHORITY_HOSTS
 
+    def toolset_enabled(self, area: str) -> bool:
+        """Are the tools of `area` listed? (account always is.)"""
+        return area == "account" or area in self.toolsets
+
     def resolved_cache_dir(self) -> Path:
         """Where the token cache lives. platformdirs is imported only when this is first needed."""
         if self.cache_dir is not None:
@@ -182,6 +224,10 @@ class Settings:
 
         return Path(platformdirs.user_downloads_dir()) / APP_NAME
 
+    def resolved_upload_dirs(self) -> tuple[Path, ...]:
+        """Folders upload_file may read from: LOCAL_MCP_UPLOAD_DIRS, else the download folder."""
+        return self.upload_dirs or (self.resolved_download_dir(),)
+
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
         """Read LOCAL_MCP_* from `environ` (default os.environ); `overrides` (flags) win."""
@@ -191,11 +237,17 @@ class Settings:
             raw = env.get(setting.env)
             if raw is not None and raw.strip() != "":
                 values[setting.name] = _parse(setting, raw.strip())
-        for name, value in (overrides or {}).items():
-            if value is not None:
-                setting = next(s for s in SETTINGS if s.name == name)
-                values[name] = value if not isinstance(value, str) else _parse(setting, value.strip())
-        return cls(**values)
+        flags = [s for s in SETTINGS if (overrides or {}).get(s.name) is not None]
+        try:
+            for setting in flags:
+                value = (overrides or {})[setting.name]
+                values[setting.name] = value if not isinstance(value, str) else _parse(setting, value.strip())
+            return cls(**values)
+        except ConfigError as exc:  # name what the person typed: the flag, not its environment twin
+            message = str(exc)
+            for setting in flags:
+                message = message.replace(setting.env, setting.flag)
+            raise ConfigError(message) from None
 
     def with_changes(self, **changes: Any) -> Settings:
         """A copy with some values changed (authority/graph_url re-derived unless given)."""
@@ -227,7 +279,25 @@ def _parse(setting: Setting, raw: str) -> Any:
             raise ConfigError(f"{setting.env} must be a whole number of seconds (got {raw!r}).") from None
     if setting.name in ("cache_dir", "download_dir", "client_secret_file", "client_certificate"):
         return Path(raw).expanduser()
+    if setting.name == "upload_dirs":
+        return tuple(Path(part.strip()).expanduser() for part in raw.split(os.pathsep) if part.strip())
+    if setting.name == "toolsets":
+        return parse_toolsets(raw)
     return raw
+
+
+def parse_toolsets(raw: str) -> tuple[str, ...]:
+    """"mail, calendar" -> ("mail", "calendar"); "all" -> every area; an unknown name is a clear error."""
+    names = [n.strip().lower() for n in raw.replace(";", ",").split(",") if n.strip()]
+    if not names or "all" in names:
+        return TOOLSETS
+    unknown = [n for n in names if n not in TOOLSETS and n != "account"]
+    if unknown:
+        raise ConfigError(
+            f"LOCAL_MCP_TOOLSETS names unknown tool areas {', '.join(unknown)}; use a comma-separated list of "
+            f"{', '.join(TOOLSETS)}, or all (the account tools are always listed)."
+        )
+    return tuple(area for area in TOOLSETS if area in names)  # a stable order, whatever the input's
 
 
 def _validate(settings: Settings) -> None:
@@ -296,10 +366,15 @@ def _validate(settings: Settings) -> None:
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"LOCAL_MCP_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR (got {settings.log_level!r}).")
     set_(settings, "log_level", level)
+    if isinstance(settings.toolsets, str):
+        set_(settings, "toolsets", parse_toolsets(settings.toolsets))
+    else:
+        set_(settings, "toolsets", parse_toolsets(",".join(settings.toolsets)))
     for name in ("cache_dir", "download_dir"):
         value = getattr(settings, name)
         if value is not None:
             set_(settings, name, Path(value).expanduser())
+<<<<<<< HEAD
     transport = settings.transport.lower()
     if transport not in ("stdio", "http"):
         raise ConfigError(f"LOCAL_MCP_TRANSPORT must be stdio or http (got {settings.transport!r}).")
@@ -308,3 +383,14 @@ def _validate(settings: Settings) -> None:
         from .remote.settings import validate_remote
 
         validate_remote(settings)
+=======
+    confirm = str(settings.confirm_writes).strip().lower()
+    if confirm not in CONFIRM_MODES:
+        raise ConfigError(f"LOCAL_MCP_CONFIRM_WRITES must be elicit or model (got {settings.confirm_writes!r}).")
+    set_(settings, "confirm_writes", confirm)
+    uploads = tuple(Path(p).expanduser() for p in settings.upload_dirs)
+    relative = [str(p) for p in uploads if not p.is_absolute()]
+    if relative:
+        raise ConfigError(f"LOCAL_MCP_UPLOAD_DIRS must list absolute folders (got {relative[0]!r}).")
+    set_(settings, "upload_dirs", uploads)
+>>>>>>> main

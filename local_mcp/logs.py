@@ -42,10 +42,17 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class RedactingFormatter(logging.Formatter):
+    """Format first (message, traceback, stack), then redact the whole text: a token in an exception is caught too."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 def configure_logging(level: str) -> None:
     """Send every log line to stderr, redacted. Called before the MCP SDK configures anything."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     for existing in list(root.handlers):
@@ -55,3 +62,5 @@ def configure_logging(level: str) -> None:
     # MSAL's INFO lines include full authorize URLs; keep libraries quieter than us.
     for noisy in ("msal", "httpx", "httpcore", "urllib3", "msal_extensions"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    if level != "DEBUG":  # "Retrying (Retry(total=0 ...))": the error that follows says it better
+        logging.getLogger("urllib3").setLevel(logging.ERROR)

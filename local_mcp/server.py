@@ -13,6 +13,7 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 
+from . import protocol
 from ._version import __version__
 from .auth.tokens import TokenProvider
 from .config import Settings
@@ -64,8 +65,10 @@ def create_server(
         instructions=INSTRUCTIONS if settings.transport == "stdio" else REMOTE_INSTRUCTIONS,
         lifespan=lifespan,
         log_level=settings.log_level,  # type: ignore[arg-type]
+        subscriptions=False,  # nothing to subscribe to: advertise no listChanged / resources.subscribe
         **remote,
     )
+    protocol.install(server)
     for area in GRAPH_TOOL_AREAS:
         area.register(server, settings)
     if settings.transport == "http":

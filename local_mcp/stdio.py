@@ -10,6 +10,10 @@ read), so this relay sends one and passes everything else through unchanged.
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import sys
+import threading
 from typing import Any
 
 import anyio
@@ -40,8 +44,8 @@ def error_for(exc: Exception) -> JSONRPCError:
     )
 
 
-async def serve_stdio(server: MCPServer[Any]) -> None:
-    """Like MCPServer.run_stdio_async, plus error answers for malformed lines."""
+async def serve_stdio(server: MCPServer[Any], *, stop_on_signals: bool = True) -> None:
+    """Like MCPServer.run_stdio_async, plus error answers for malformed lines and a prompt stop on SIGINT/SIGTERM."""
     lowlevel = server._lowlevel_server  # the SDK's own run_stdio_async drives this same object
     async with stdio_server() as (read_stream, write_stream):
         relay_send, relay_receive = anyio.create_memory_object_stream[Any](0)
@@ -55,7 +59,30 @@ async def serve_stdio(server: MCPServer[Any]) -> None:
                         continue
                     await relay_send.send(item)
 
+        stopped: list[int] = []
         async with anyio.create_task_group() as group:
             group.start_soon(relay)
+            if stop_on_signals and _can_watch_signals():
+                group.start_soon(_stop_on_signal, group.cancel_scope, stopped)
             await lowlevel.run(relay_receive, write_stream, lowlevel.create_initialization_options())
             group.cancel_scope.cancel()
+        if stopped:
+            # The server and its lifespan have shut down. The SDK reads stdin in a worker thread
+            # that no cancellation reaches (it returns at the next line), so leave now, quietly.
+            logger.info("Stopped by signal %d", stopped[0])
+            logging.shutdown()
+            sys.stderr.flush()
+            os._exit(0)
+
+
+def _can_watch_signals() -> bool:
+    return sys.platform != "win32" and threading.current_thread() is threading.main_thread()
+
+
+async def _stop_on_signal(scope: anyio.CancelScope, stopped: list[int]) -> None:
+    """SIGINT (Ctrl-C) or SIGTERM: stop serving at once, even while stdin stays open."""
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            stopped.append(int(signum))
+            scope.cancel()
+            return

@@ -46,7 +46,7 @@ def test_status_says_where_the_tokens_are(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("LOCAL_MCP_ALLOW_UNENCRYPTED_CACHE", "1")
     assert main(["status", "--cache-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert f"Token cache: plaintext, PLAINTEXT (0600): file {tmp_path / 'token_cache.bin'}" in out
+    assert f"Token cache: NOT encrypted (plaintext, mode 0600): file {tmp_path / 'token_cache.bin'}" in out
     assert "Signal file" not in out  # only keyring backends leave an empty signal file
 
 

@@ -26,7 +26,7 @@ def test_defaults_are_the_public_cloud_and_the_graph_cli_app():
     ("cloud", "authority", "graph"),
     [
         ("usgov", "https://login.microsoftonline.us/contoso.onmicrosoft.com", "https://graph.microsoft.us/v1.0"),
-        ("china", "https://login.chinacloudapi.cn/contoso.onmicrosoft.com", "https://microsoftgraph.chinacloudapi.cn/v1.0"),
+        ("china", "https://login.partner.microsoftonline.cn/contoso.onmicrosoft.com", "https://microsoftgraph.chinacloudapi.cn/v1.0"),
     ],
 )
 def test_cloud_sets_authority_and_graph_together(cloud, authority, graph):

@@ -240,7 +240,8 @@ async def test_consent_error_gives_an_admin_consent_link(make_provider, fake_app
         with pytest.raises(SignInFailedError) as info:
             await tokens.get_token(GRAPH, ["Mail.Read"])
     message = str(info.value)
-    assert f"{settings.authority}/adminconsent?client_id={settings.client_id}" in message
+    assert f"{settings.authority}/v2.0/adminconsent?client_id={settings.client_id}&scope=" in message
+    assert "Mail.Read" in message.split("adminconsent?", 1)[1]
     assert "consent" in message.lower()
 
 

@@ -27,6 +27,8 @@ def item(name: str, *, folder: bool = False, size: int = 12, parent: str = "/dri
 @pytest.fixture
 def server(make_provider, settings, graph, tmp_path):
     def make(**changes):
+        changes.setdefault("upload_dirs", (tmp_path,))  # uploads read only from allowed folders
+        changes.setdefault("confirm_writes", "model")  # no elicitation in these tests: the model's confirm=true counts
         return tool_server(make_provider, settings.with_changes(download_dir=tmp_path / "downloads", **changes), graph)
 
     return make
@@ -229,7 +231,7 @@ async def test_upload_file_small_is_one_put_that_fails_on_conflict_by_default(se
     source.write_bytes(b"hello onedrive")
     graph.answer("PUT", re.compile(r"/me/drive/root:/Reports/2026/notes\.txt:/content$"), lambda r: httpx.Response(
         201, json=item("notes.txt", size=len(r.content), parent="/drive/root:/Reports/2026")))
-    result = await call(server(allow_writes=True), "upload_file", {"local_path": str(source), "folder": "Reports/2026"})
+    result = await call(server(allow_writes=True), "upload_file", {"confirm": True, "local_path": str(source), "folder": "Reports/2026"})
     assert not result.is_error, text_of(result)
     sent = graph.last("PUT")
     assert query(sent) == {"@microsoft.graph.conflictBehavior": "fail"}
@@ -245,9 +247,9 @@ async def test_upload_file_conflict_is_a_clear_error_and_replace_is_passed_on(se
     graph.answer("PUT", re.compile(r"/content$"), lambda r: error(409, "nameAlreadyExists") if "fail" in str(r.url)
                  else httpx.Response(200, json=item("Notes.txt", size=2, parent="/drive/root:")))
     srv = server(allow_writes=True)
-    refused = await call(srv, "upload_file", {"local_path": str(source), "name": "Notes.txt"})
+    refused = await call(srv, "upload_file", {"confirm": True, "local_path": str(source), "name": "Notes.txt"})
     assert refused.is_error and 'conflict="replace"' in text_of(refused) and "/Notes.txt" in text_of(refused)
-    replaced = await call(srv, "upload_file", {"local_path": str(source), "name": "Notes.txt", "conflict": "replace"})
+    replaced = await call(srv, "upload_file", {"confirm": True, "local_path": str(source), "name": "Notes.txt", "conflict": "replace"})
     assert not replaced.is_error, text_of(replaced)
     assert query(graph.last("PUT"))["@microsoft.graph.conflictBehavior"] == "replace"
 
@@ -291,7 +293,7 @@ async def test_upload_file_big_goes_through_an_upload_session_without_our_token(
     payload = bytes(range(256)) * 4 + b"tail!"
     source.write_bytes(payload)
     puts = _session_graph(graph)
-    result = await call(server(allow_writes=True), "upload_file", {"local_path": str(source), "folder": "Uploads"})
+    result = await call(server(allow_writes=True), "upload_file", {"confirm": True, "local_path": str(source), "folder": "Uploads"})
     assert not result.is_error, text_of(result)
     created = graph.last("POST", re.compile("createUploadSession"))
     assert created.url.path == "/v1.0/me/drive/root:/Uploads/big.bin:/createUploadSession"
@@ -309,7 +311,7 @@ async def test_upload_session_retries_a_fragment_once_graph_recovers(server, gra
     source = tmp_path / "big.bin"
     source.write_bytes(b"z" * 1500)
     puts = _session_graph(graph, fail_once=2)
-    result = await call(server(allow_writes=True), "upload_file", {"local_path": str(source)})
+    result = await call(server(allow_writes=True), "upload_file", {"confirm": True, "local_path": str(source)})
     assert not result.is_error, text_of(result)
     assert [p.headers["Content-Range"] for p in puts] == [
         "bytes 0-399/1500", "bytes 400-799/1500", "bytes 400-799/1500", "bytes 800-1199/1500", "bytes 1200-1499/1500"]
@@ -319,7 +321,7 @@ async def test_upload_session_conflict_cancels_the_session(server, graph, tmp_pa
     source = tmp_path / "big.bin"
     source.write_bytes(b"y" * 1200)
     _session_graph(graph, final_status=409)
-    result = await call(server(allow_writes=True), "upload_file", {"local_path": str(source)})
+    result = await call(server(allow_writes=True), "upload_file", {"confirm": True, "local_path": str(source)})
     assert result.is_error and 'conflict="replace"' in text_of(result)
     assert str(graph.last("DELETE").url) == UPLOAD_URL
 
@@ -330,7 +332,7 @@ async def test_an_expired_upload_session_says_to_upload_again(server, graph, tmp
     graph.answer("POST", re.compile(r"/createUploadSession$"), {"uploadUrl": UPLOAD_URL, "nextExpectedRanges": ["0-"]})
     graph.answer("PUT", re.compile(r"^https://upload\.example/"), error(404, "itemNotFound"))
     graph.answer("DELETE", re.compile(r"^https://upload\.example/"), error(404, "itemNotFound"))
-    result = await call(server(allow_writes=True), "upload_file", {"local_path": str(source)})
+    result = await call(server(allow_writes=True), "upload_file", {"confirm": True, "local_path": str(source)})
     assert result.is_error and "expired or was cancelled; upload the file again" in text_of(result)
     assert "tempauth" not in text_of(result)  # the upload URL's credential is never shown
     assert len(graph.sent("PUT")) == 1  # a 404 is not retried
@@ -340,13 +342,13 @@ async def test_upload_session_refuses_an_upload_url_that_is_not_https(server, gr
     source = tmp_path / "big.bin"
     source.write_bytes(b"y" * 1200)
     graph.answer("POST", re.compile(r"/createUploadSession$"), {"uploadUrl": "http://upload.example/up/1", "nextExpectedRanges": ["0-"]})
-    result = await call(server(allow_writes=True), "upload_file", {"local_path": str(source)})
+    result = await call(server(allow_writes=True), "upload_file", {"confirm": True, "local_path": str(source)})
     assert result.is_error and "not https" in text_of(result)
     assert not graph.sent("PUT")
 
 
 @pytest.mark.parametrize("local_path", ["relative/file.txt", "/nonexistent/dir/file.txt"])
 async def test_upload_file_needs_an_existing_absolute_path(server, graph, local_path):
-    result = await call(server(allow_writes=True), "upload_file", {"local_path": local_path})
+    result = await call(server(allow_writes=True), "upload_file", {"confirm": True, "local_path": local_path})
     assert result.is_error
     assert graph.requests == []

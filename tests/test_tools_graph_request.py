@@ -105,13 +105,13 @@ async def test_writes_are_refused_in_read_only_mode(server, graph, fake_app):
 async def test_writes_send_json_when_allowed(server, graph):
     graph.answer("PATCH", "/me/messages/m1", {"id": "m1", "isRead": True})
     graph.answer("DELETE", "/me/messages/m1", httpx.Response(204))
-    srv = server(allow_writes=True)
-    patched = await call(srv, "graph_request", {"path": "/me/messages/m1", "method": "PATCH", "body": {"isRead": True},
+    srv = server(allow_writes=True, confirm_writes="model")  # no elicitation here: the user opted in to confirm=true
+    patched = await call(srv, "graph_request", {"path": "/me/messages/m1", "method": "PATCH", "body": {"isRead": True}, "confirm": True,
                                "scopes": ["Mail.ReadWrite"], "headers": {"If-Match": 'W/"1"'}})
     assert not patched.is_error, text_of(patched)
     assert body_of(graph.requests[0]) == {"isRead": True}
     assert graph.requests[0].headers["Content-Type"] == "application/json" and graph.requests[0].headers["If-Match"] == 'W/"1"'
-    deleted = await call(srv, "graph_request", {"path": "/me/messages/m1", "method": "DELETE", "scopes": ["Mail.ReadWrite"]})
+    deleted = await call(srv, "graph_request", {"path": "/me/messages/m1", "method": "DELETE", "scopes": ["Mail.ReadWrite"], "confirm": True})
     assert deleted.structured_content["status"] == 204 and deleted.structured_content["body"] is None
 
 
@@ -132,3 +132,17 @@ async def test_big_answers_are_cut_and_flagged(server, graph):
     data = result.structured_content
     assert data["truncated"] is True and data["body"] is None
     assert len(data["body_text"]) == graph_request.MAX_RESULT_CHARS and data["body_text"].startswith('{"value":[')
+
+
+async def test_a_literal_plus_in_the_path_query_reaches_graph_as_plus(server, graph):
+    # issue 9, bug 11: a time-zone offset must not turn into a space.
+    graph.answer("GET", "/me/calendarView", {"value": []})
+    result = await call(server(), "graph_request", {
+        "path": "/me/calendarView?startDateTime=2026-03-02T09:00:00+01:00&endDateTime=2026-03-03T09:00:00%2B01:00",
+        "query": {"$filter": "start/dateTime ge '2026-03-02T09:00:00+01:00'"}, "scopes": ["Calendars.Read"],
+    })
+    assert not result.is_error, text_of(result)
+    sent = graph.requests[0]
+    assert query(sent) == {"startDateTime": "2026-03-02T09:00:00+01:00", "endDateTime": "2026-03-03T09:00:00+01:00",
+                           "$filter": "start/dateTime ge '2026-03-02T09:00:00+01:00'"}
+    assert "%2B01:00" in sent.url.query.decode() and " " not in sent.url.query.decode()

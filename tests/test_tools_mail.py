@@ -261,13 +261,13 @@ async def test_mail_write_tools_are_hidden_unless_writes_are_allowed(client_for,
 SEND = {"to": ["megan@contoso.example"], "cc": ["alex@contoso.example"], "subject": "Agenda", "body": "See you Thursday."}
 
 
-async def test_send_message_with_confirm_true_sends_without_asking(client_for, graph, writes):
+async def test_send_message_with_confirm_true_still_asks_a_client_that_can_ask(client_for, graph, writes):
     graph.answer("POST", "/me/sendMail", status=202)
     seen = []
     async with client_for(writes, elicitation_callback=accept(seen)) as client:
         result = await client.call_tool("send_message", {**SEND, "confirm": True})
     assert not result.is_error, text_of(result)
-    assert seen == []
+    assert len(seen) == 1  # the model's confirm=true is not the user's yes
     assert result.structured_content["sent"] is True and result.structured_content["cc"] == ["alex@contoso.example"]
     assert body_of(graph.only("POST", "/me/sendMail")) == {
         "message": {
@@ -359,7 +359,7 @@ async def test_reply_all_names_everyone_in_the_question_and_posts_the_comment(cl
 async def test_reply_goes_to_the_reply_to_address_and_confirm_true_skips_the_question(client_for, graph, writes):
     graph.answer("GET", MSG_PATH, {**MESSAGE, "replyTo": [person("Team", "team@contoso.example")]})
     graph.answer("POST", MSG_PATH + "/reply", status=202)
-    async with client_for(writes) as client:
+    async with client_for(writes.with_changes(confirm_writes="model")) as client:  # opted in: confirm=true counts
         result = await client.call_tool("reply_to_message", {"message_id": MSG_ID, "comment": "Yes.", "confirm": True})
     assert not result.is_error, text_of(result)
     assert result.structured_content["recipients"] == ["team@contoso.example"]

@@ -140,3 +140,14 @@ async def test_a_403_asks_for_consent_once_and_retries(server, graph, fake_app):
     assert not result.is_error, text_of(result)
     assert fake_app.count("interactive") == 2  # the first sign-in, then the consent prompt
     assert len(graph.requests) == 2
+
+
+@pytest.mark.parametrize("tool", ["get_user", "get_manager"])
+async def test_a_guest_upn_with_ext_is_percent_encoded_not_refused(server, graph, tool):
+    # issue 9, bug 13: guests' UPNs look like megan_fabrikam.example#EXT#@contoso.example.
+    guest = "megan_fabrikam.example#EXT#@contoso.example"
+    graph.answer("GET", "/users/megan_fabrikam.example%23EXT%23@contoso.example", {**MEGAN, "id": "u-guest", "userPrincipalName": guest})
+    graph.answer("GET", "/users/u-guest/manager", MEGAN)
+    result = await call(server, tool, {"user": guest})
+    assert not result.is_error, text_of(result)
+    assert graph.requests[0].url.raw_path.decode().startswith("/v1.0/users/megan_fabrikam.example%23EXT%23@contoso.example")

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import CacheUnavailableError
+from ..errors import CacheUnavailableError, ConfigError
 
 if TYPE_CHECKING:
     from msal_extensions import PersistedTokenCache
@@ -66,9 +66,37 @@ def cache_file(settings: Settings) -> Path:
     return settings.resolved_cache_dir() / CACHE_FILE_NAME
 
 
+class CacheFolderError(CacheUnavailableError, ConfigError):
+    """The cache folder cannot be created or used (a file in the way, no permission)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(
+            f"The cache folder {path} cannot be used ({reason}). Point --cache-dir (LOCAL_MCP_CACHE_DIR) "
+            "at a folder you can write, or leave it unset for the default."
+        )
+        self.path = path
+
+
+def cache_dir_problem(path: Path) -> str | None:
+    """Why `path` cannot become the cache folder, without creating anything; None when it can."""
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        return f"{probe} is not a folder" if probe == path else f"{probe} is a file, not a folder"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"no permission to write in {probe}"
+    return None
+
+
 def ensure_private_dir(path: Path) -> None:
     """Create the cache folder readable by the user only."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise CacheFolderError(path, cache_dir_problem(path) or exc.strerror or type(exc).__name__) from None
     if os.name == "posix":
         try:
             os.chmod(path, 0o700)

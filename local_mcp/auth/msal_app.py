@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import platform
 import sys
 import threading
 from pathlib import Path
@@ -66,9 +67,24 @@ class PersistentHttpCache(dict):
                 logger.info("Could not save MSAL http cache to %s (%s).", self.path, type(exc).__name__)
 
 
+COMPANY_PORTAL = Path("/Applications/Company Portal.app")
+
+
+def _company_portal_installed() -> bool:
+    return COMPANY_PORTAL.exists()
+
+
+def mac_broker_usable() -> bool:
+    """MSAL Python's macOS broker works only on Apple silicon with Company Portal installed;
+    anywhere else MSAL silently signs in with the browser instead."""
+    return platform.machine() == "arm64" and _company_portal_installed()
+
+
 def broker_supported() -> bool:
-    """True when a sign-in broker can exist here (WAM on Windows, Enterprise SSO on macOS)."""
+    """True when MSAL will really use a sign-in broker here (WAM on Windows, Enterprise SSO on macOS)."""
     if sys.platform not in ("win32", "darwin"):
+        return False
+    if sys.platform == "darwin" and not mac_broker_usable():
         return False
     try:
         import pymsalruntime  # noqa: F401

@@ -7,8 +7,9 @@ This is the only place that reads AADSTS codes; everything above it sees
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
 
 from ..errors import AuthenticationRequiredError, SignInFailedError
 
@@ -72,15 +73,38 @@ def needs_interaction(result: Mapping[str, Any]) -> bool:
     return any(code in (65001, 50076, 50079, 700082, 50173, 70043) for code in error_codes(result))
 
 
-def admin_consent_url(authority: str, client_id: str) -> str:
-    """The page where a tenant administrator grants consent for the app to the whole tenant."""
-    return f"{authority.rstrip('/')}/adminconsent?client_id={client_id}"
+TENANT_PLACEHOLDER = "<your-tenant-id>"
+_MULTI_TENANT = ("organizations", "common", "consumers")
+
+
+def admin_consent_url(
+    authority: str, client_id: str, *, scopes: Sequence[str] = (), redirect_uri: str = "http://localhost"
+) -> str:
+    """The v2 page where a tenant administrator grants the app `scopes` for the whole tenant.
+
+    Microsoft identity platform, *Admin consent* (v2.0 endpoint):
+    `https://{host}/{tenant}/v2.0/adminconsent?client_id=…&scope=…&redirect_uri=…`; `scope` and
+    `redirect_uri` are required, and `common` (any multi-tenant word) must not be used: then the
+    link carries TENANT_PLACEHOLDER for the administrator to replace with their tenant id.
+    """
+    parts = urlsplit(authority.rstrip("/"))
+    segments = [s for s in parts.path.split("/") if s]
+    tenant = segments[0] if segments else TENANT_PLACEHOLDER
+    if tenant.lower() in _MULTI_TENANT:
+        tenant = TENANT_PLACEHOLDER
+    query = urlencode({"client_id": client_id, "scope": " ".join(scopes), "redirect_uri": redirect_uri}, quote_via=quote)
+    return f"{parts.scheme}://{parts.netloc}/{tenant}/v2.0/adminconsent?{query}"
 
 
 def _steps(codes: list[int], consent_url: str | None) -> list[str]:
     steps = [_NEXT_STEPS[c] for c in codes if c in _NEXT_STEPS]
     if consent_url and 65001 in codes:
         steps.append(f"Admin consent link for this app and tenant: {consent_url}")
+        if TENANT_PLACEHOLDER in consent_url:
+            steps.append(
+                f"Replace {TENANT_PLACEHOLDER} in it with your organisation's tenant id (Entra admin centre > "
+                "Overview), or set LOCAL_MCP_TENANT_ID so the link names it."
+            )
     return steps
 
 

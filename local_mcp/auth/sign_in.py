@@ -56,6 +56,8 @@ def effective_mode(settings: Settings) -> str:
             "LOCAL_MCP_AUTH_MODE=broker works only on Windows (WAM) and macOS (Enterprise SSO); "
             "use browser or device_code here."
         )
+    if mode == "broker" and sys.platform == "darwin" and not broker_supported():
+        return "browser"  # what MSAL does without Apple silicon + Company Portal: say so, do not pretend
     if mode != "auto":
         return mode
     if broker_supported():

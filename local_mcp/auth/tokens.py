@@ -160,9 +160,9 @@ class TokenProvider:
         self._pending: PendingDeviceFlow | None = None
         self._task_group: Any = None
 
-    @property
-    def _consent_url(self) -> str:
-        return admin_consent_url(self.settings.authority, self.settings.client_id)
+    def _consent_url(self, request: TokenRequest) -> str:
+        """The v2 admin-consent link for the scopes of `request` (the ones that failed)."""
+        return admin_consent_url(self.settings.authority, self.settings.client_id, scopes=request.msal_scopes)
 
     # ----- lifecycle ---------------------------------------------------------------------------
 
@@ -209,10 +209,10 @@ class TokenProvider:
             if result is not None and "access_token" in result:
                 return await self._accept(result, request, interactive=False)
             if result is not None and not needs_interaction(result):
-                raise sign_in_failure(result, action="Refreshing the access token", consent_url=self._consent_url)
+                raise sign_in_failure(result, action="Refreshing the access token", consent_url=self._consent_url(request))
             if not interactive:
                 raise interaction_required(
-                    result or {}, scopes=list(request.scopes), claims=claims, consent_url=self._consent_url
+                    result or {}, scopes=list(request.scopes), claims=claims, consent_url=self._consent_url(request)
                 )
             return await self._interact(request, claims)
 
@@ -387,7 +387,7 @@ class TokenProvider:
             )
             if "access_token" in result:
                 return await self._accept(result, request, interactive=True)
-            raise sign_in_failure(result, action=f"The {mode.replace('_', ' ')} sign-in", consent_url=self._consent_url)
+            raise sign_in_failure(result, action=f"The {mode.replace('_', ' ')} sign-in", consent_url=self._consent_url(request))
 
     async def _device_code(self, request: TokenRequest, claims: str | None) -> AccessToken:
         pending = self._pending
@@ -401,7 +401,7 @@ class TokenProvider:
             self._abort_pending()  # it was for other scopes: replace it
         flow = await self._in_thread(start_device_flow, self._app, request, claims)
         if "user_code" not in flow:
-            raise sign_in_failure(flow, action="Starting the device-code sign-in", consent_url=self._consent_url)
+            raise sign_in_failure(flow, action="Starting the device-code sign-in", consent_url=self._consent_url(request))
         pending = PendingDeviceFlow(prompt=device_prompt(flow), request=request, flow=flow)
         self._pending = pending
         if self._task_group is None:
@@ -418,7 +418,7 @@ class TokenProvider:
             if "access_token" in result:
                 await self._accept(result, pending.request, interactive=True)
             else:
-                pending.error = sign_in_failure(result, action="The device-code sign-in", consent_url=self._consent_url)
+                pending.error = sign_in_failure(result, action="The device-code sign-in", consent_url=self._consent_url(pending.request))
         except AuthError as exc:
             pending.error = exc
         except Exception as exc:

@@ -22,7 +22,9 @@ from urllib.parse import quote
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from . import consent
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,6 +40,7 @@ class ToolInfo:
     scopes: tuple[str, ...]
     write: bool
     description: str
+    alternative_scopes: tuple[str, ...] = ()  # asked for instead of `scopes` by some calls
 
 
 # Every Graph tool ever declared, listed or not (write tools stay unlisted in read-only mode).
@@ -58,24 +61,31 @@ def graph_tool(
     idempotent: bool = True,
     open_world: bool = True,
     read_only: bool | None = None,
+    alternative_scopes: Sequence[str] = (),
 ) -> Callable[[F], F]:
     """Register a Graph tool with its scopes and annotations; write tools only when writes are allowed.
 
-    `write` is about Microsoft 365 and gates listing. `read_only` overrides the readOnlyHint
+    `write` is about Microsoft 365 and gates listing; so does `area` (LOCAL_MCP_TOOLSETS). `read_only` overrides the readOnlyHint
     (default: `not write`) for a tool that is always listed but changes something: this computer
     (a download), or, in some configurations, Microsoft 365 (graph_request with writes allowed).
     """
     read_only_hint = (not write) if read_only is None else read_only
 
     def decorator(fn: F) -> F:
-        DECLARED[name] = ToolInfo(name, area, tuple(scopes), write, description)
+        DECLARED[name] = ToolInfo(name, area, tuple(scopes), write, description, tuple(alternative_scopes))
         if write and not settings.allow_writes:
             return fn
+        toolset_enabled = getattr(settings, "toolset_enabled", None)
+        if toolset_enabled is not None and not toolset_enabled(area):
+            return fn  # LOCAL_MCP_TOOLSETS leaves this area out
+        from ._icons import area_icons
+
         server.add_tool(
             fn,
             name=name,
             title=title,
             description=description,
+            icons=area_icons(area),
             annotations=ToolAnnotations(
                 read_only_hint=read_only_hint,
                 destructive_hint=destructive if not read_only_hint else False,
@@ -304,6 +314,8 @@ CONFIRM_INPUT_KEY = "confirm"
 
 
 class Confirmation(BaseModel):
+    model_config = ConfigDict(strict=True)  # "true" or 1 is not a yes
+
     confirm: bool = Field(description="true to go ahead")
 
 
@@ -316,27 +328,32 @@ def _supports_form_elicitation(ctx: Context) -> bool:
     return getattr(elicitation, "form", None) is not None or getattr(elicitation, "url", None) is None
 
 
-async def confirm_or_ask(ctx: Context, *, confirmed: bool, summary: str) -> Any:
-    """Go ahead only with the user's consent to `summary`.
+async def confirm_or_ask(
+    ctx: Context, *, confirmed: bool, summary: str, details: Mapping[str, str] | None = None
+) -> Any:
+    """Go ahead only with the user's consent to `summary` (and `details`, one line each).
 
+    With elicitation the user is always asked: `confirmed` (the model's confirm=true)
+    cannot skip the question. Without it, `confirmed` counts only when the user opted in
+    with LOCAL_MCP_CONFIRM_WRITES=model; otherwise the write is refused.
     Returns None to proceed, or an input_required result to return from the tool
-    (2026-07-28 clients); raises ToolError when the user declines or when neither
-    `confirm=true` nor elicitation is available.
+    (2026-07-28 clients); raises ToolError when the user declines or cannot be asked.
     """
-    if confirmed:
-        return None
     answer = (ctx.input_responses or {}).get(CONFIRM_INPUT_KEY)
     if answer is not None:
-        content = getattr(answer, "content", None) or {}
-        if getattr(answer, "action", None) == "accept" and content.get("confirm") is True:
+        if consent.accepted(answer):
             return None
         raise ToolError(f"Not done: the user did not confirm ({summary}).")
     if not _supports_form_elicitation(ctx):
+        if consent.confirm_mode(ctx) != "model":
+            raise ToolError(consent.refusal_without_elicitation(summary))
+        if confirmed:
+            return None
         raise ToolError(
             f"This needs the user's confirmation: {summary}. Show this to the user, and if they agree, "
             "call the tool again with confirm=true."
         )
-    message = f"{summary}\n\nGo ahead?"
+    message = consent.question(summary, details)
     if (ctx.protocol_version or "") >= "2026-07-28":
         from mcp.server.elicitation import render_elicitation_schema
         from mcp_types import ElicitRequest, ElicitRequestFormParams, InputRequiredResult
@@ -349,8 +366,11 @@ async def confirm_or_ask(ctx: Context, *, confirmed: bool, summary: str) -> Any:
             },
             request_state="confirm",
         )
-    result = await ctx.elicit(message, Confirmation)
-    if getattr(result, "action", None) == "accept" and getattr(getattr(result, "data", None), "confirm", False):
+    try:
+        result = await ctx.elicit(message, Confirmation)
+    except ValueError:  # accepted with content that is not exactly {"confirm": <boolean>}
+        raise ToolError(f"Not done: the user's answer was not a clear yes ({summary}).") from None
+    if getattr(result, "action", None) == "accept" and getattr(getattr(result, "data", None), "confirm", False) is True:
         return None
     raise ToolError(f"Not done: the user did not confirm ({summary}).")
 
@@ -359,18 +379,21 @@ class ConfirmOnce:
     """The confirmation of one tool call, asked at most once.
 
     run_tool may run a tool body again (after a consent sign-in); a user who
-    already said yes is not asked a second time.
+    already said yes is not asked a second time. `confirmed` is the model's
+    confirm=true (see confirm_or_ask for when it counts); `required=False` is for a
+    call that needs no question at all (an event nobody is invited to).
     """
 
-    def __init__(self, ctx: Context, *, confirmed: bool) -> None:
+    def __init__(self, ctx: Context, *, confirmed: bool, required: bool = True) -> None:
         self._ctx = ctx
-        self.approved = confirmed
+        self._confirmed = confirmed
+        self.approved = not required
 
-    async def ask(self, summary: str) -> Any:
+    async def ask(self, summary: str, details: Mapping[str, str] | None = None) -> Any:
         """None to go ahead, or an input_required result to return; raises ToolError when declined."""
         if self.approved:
             return None
-        outcome = await confirm_or_ask(self._ctx, confirmed=False, summary=summary)
+        outcome = await confirm_or_ask(self._ctx, confirmed=self._confirmed, summary=summary, details=details)
         if outcome is None:
             self.approved = True
         return outcome

@@ -118,7 +118,11 @@ async def _log_to_client(ctx: Context, message: str) -> None:
 
     from mcp.shared.exceptions import MCPDeprecationWarning
 
+    from ..protocol import client_wants_log
+
     try:
+        if not client_wants_log(ctx.request_context.session, "info"):
+            return
         with warnings.catch_warnings():
             # Deprecated from 2026-07-28 on (SEP-2577), still how older clients show server logs.
             warnings.simplefilter("ignore", MCPDeprecationWarning)

@@ -9,6 +9,7 @@ from mcp_types import InputRequiredResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from ._common import graph_tool
+from ._icons import area_icons
 from ._runtime import run_tool, state_of
 
 USER_READ = ("User.Read",)
@@ -92,6 +93,7 @@ def register(server: MCPServer, settings: Any) -> None:
             "Sign in to Microsoft 365 now, or consent to more Graph permissions (scopes such as "
             '"Mail.Read"); use force=true to sign in as a different account.'
         ),
+        icons=area_icons("account"),
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True),
     )
     async def sign_in(
@@ -121,6 +123,7 @@ def register(server: MCPServer, settings: Any) -> None:
         name="sign_out",
         title="Sign out",
         description="Sign out: remove the signed-in account and its tokens from this computer's token cache.",
+        icons=area_icons("account"),
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False),
     )
     async def sign_out(ctx: Context) -> SignOutResult:
@@ -136,6 +139,7 @@ def register(server: MCPServer, settings: Any) -> None:
         name="auth_status",
         title="Sign-in status",
         description="Show who is signed in, the authority, the sign-in mode, where the token cache is and whether it is encrypted, and the scopes granted so far (never a token).",
+        icons=area_icons("account"),
         annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False),
     )
     async def auth_status(ctx: Context) -> AuthStatusResult:

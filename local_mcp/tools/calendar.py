@@ -11,6 +11,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import InputRequiredResult
 from pydantic import BaseModel, Field
 
+from . import consent
 from ._common import (
     CURSOR_FIELD,
     DEFAULT_LIMIT,
@@ -500,12 +501,16 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         if online_meeting:
             payload.update(isOnlineMeeting=True, onlineMeetingProvider="teamsForBusiness")
         # Only invitations reach other people; an event for yourself needs no question.
-        gate = ConfirmOnce(ctx, confirmed=confirm or not invited)
+        gate = ConfirmOnce(ctx, confirmed=confirm, required=bool(invited))
         when = f"{graph_datetime(begin)} to {graph_datetime(finish)}"
 
         async def run() -> CreatedEvent | InputRequiredResult:
             await state.tokens.get_token(state.settings.graph_resource, CALENDARS_WRITE)
-            asked = await gate.ask(f"Create \"{subject}\" ({when}, UTC) and send invitations to {', '.join(invited)}")
+            home = await consent.home_domain(ctx) if invited else None
+            asked = await gate.ask(
+                f"Create \"{subject}\" ({when}, UTC) and send invitations to {', '.join(invited)}",
+                {"Invitations to": consent.recipients_line(invited, home), "Subject": subject},
+            )
             if asked is not None:
                 return asked
             response = await state.graph.request(
@@ -550,7 +555,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
     ) -> EventResponse | InputRequiredResult:
         state = state_of(ctx)
         path = f"/me/events/{path_id(event_id, field='event_id')}"
-        gate = ConfirmOnce(ctx, confirmed=confirm or not send_response)
+        gate = ConfirmOnce(ctx, confirmed=confirm, required=send_response)
         verb, done = _VERBS[response]
 
         async def run() -> EventResponse | InputRequiredResult:

@@ -31,6 +31,7 @@ from ..errors import GraphError
 from ._common import (
     CURSOR_FIELD,
     DEFAULT_LIMIT,
+    ConfirmOnce,
     LIMIT_FIELD,
     PageInfo,
     clamp_limit,
@@ -42,6 +43,7 @@ from ._common import (
     save_download,
 )
 from ._runtime import run_tool, state_of
+from .local_files import looks_secret, read_limited, resolve_upload_path, secret_note, upload_details
 
 logger = logging.getLogger(__name__)
 
@@ -330,6 +332,9 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             if text is None:
                 details.note = "The file looks binary, so its content is not shown; use download_file to save a copy."
                 return details
+            if (secret := looks_secret(text)) is not None:
+                details.note = secret_note(secret)  # never a token into the model's context
+                return details
             ext = item.name.lower().rsplit(".", 1)[-1]
             if ext in _HTML_EXTENSIONS or (item.mime_type or "").lower() == "text/html":
                 text = html_to_text(text)
@@ -411,13 +416,12 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         conflict: Annotated[
             Literal["fail", "replace"], Field(description='"fail" (default) leaves an existing file alone; "replace" overwrites it')
         ] = "fail",
+        confirm: Annotated[
+            bool, Field(description="for clients that cannot ask the user: true only when the user agreed to exactly this")
+        ] = False,
     ) -> UploadResult | InputRequiredResult:
         state = state_of(ctx)
-        source = Path(local_path).expanduser()
-        if not source.is_absolute():
-            raise ToolError(f"`local_path` must be an absolute path (got {local_path!r}).")
-        if not source.is_file():
-            raise ToolError(f"There is no file at {source}.")
+        source = resolve_upload_path(state.settings, local_path)  # allowed folders only, see local_files.py
         size = source.stat().st_size
         if size > MAX_UPLOAD_BYTES:
             raise ToolError(f"{source.name} is {_megabytes(size)}; upload_file uploads files up to {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
@@ -428,10 +432,16 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         address = f"/me/drive/root:/{_quoted(target)}:"
         content_type = mimetypes.guess_type(target_name)[0] or "application/octet-stream"
 
-        async def body() -> UploadResult:
+        gate = ConfirmOnce(ctx, confirmed=confirm)
+
+        async def body() -> UploadResult | InputRequiredResult:
+            await state.tokens.get_token(state.settings.graph_resource, FILES_READ_WRITE)  # sign in before asking
+            asked = await gate.ask(f"Upload {source} to OneDrive /{target}", upload_details(source, target, size, conflict))
+            if asked is not None:
+                return asked
             try:
                 if size <= SIMPLE_UPLOAD_MAX_BYTES:
-                    data = await anyio.to_thread.run_sync(source.read_bytes)
+                    data = await anyio.to_thread.run_sync(read_limited, source, SIMPLE_UPLOAD_MAX_BYTES)
                     response = await state.graph.request(
                         "PUT", f"{address}/content?@microsoft.graph.conflictBehavior={conflict}",
                         scopes=FILES_READ_WRITE, content=data, content_type=content_type,

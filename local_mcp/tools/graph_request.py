@@ -24,7 +24,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import InputRequiredResult
 from pydantic import BaseModel, Field
 
-from ._common import graph_tool
+from . import consent
+from ._common import ConfirmOnce, graph_tool
 from ._runtime import run_tool, state_of
 
 MAX_RESULT_CHARS = 100_000
@@ -69,7 +70,8 @@ def checked_path(path: str) -> tuple[str, dict[str, str]]:
         raise ToolError(refuse + "; '.' and '..' segments are refused.")
     if segments and segments[0].lower() in ("v1.0", "beta"):
         raise ToolError(refuse + '; leave out the version and use api_version="beta" for the beta API.')
-    return raw_path, dict(parse_qsl(raw_query, keep_blank_values=True))
+    # A literal '+' means '+' (a time-zone offset), not the form-encoding of a space.
+    return raw_path, dict(parse_qsl(raw_query.replace("+", "%2B"), keep_blank_values=True))
 
 
 def checked_scopes(scopes: list[str]) -> list[str]:
@@ -84,6 +86,14 @@ def checked_scopes(scopes: list[str]) -> list[str]:
     return sorted(set(cleaned))
 
 
+_WRITE_SCOPE = re.compile(r"\.(send|readwrite|write|manage|create|delete|fullcontrol|invite|sendas|accessasuser)(\.|$)", re.I)
+
+
+def is_write_scope(scope: str) -> bool:
+    """Scopes that let an app send, change or delete: Mail.Send, Files.ReadWrite.All, Sites.Manage.All, ..."""
+    return bool(_WRITE_SCOPE.search(scope)) or scope.lower().endswith(".fullcontrol.all")
+
+
 def base_url(graph_url: str, api_version: str | None) -> str:
     if not api_version:
         return graph_url
@@ -92,7 +102,7 @@ def base_url(graph_url: str, api_version: str | None) -> str:
 
 def register(server: MCPServer[Any], settings: Any) -> None:
     writes = bool(settings.allow_writes)
-    methods = "GET, POST, PATCH, PUT or DELETE" if writes else "GET only (writes are off)"
+    methods = "GET, POST, PATCH, PUT or DELETE (the user confirms anything but GET)" if writes else "GET only (writes are off)"
 
     @graph_tool(
         server,
@@ -127,6 +137,9 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             dict[str, str] | None,
             Field(description="only ConsistencyLevel, Prefer, If-Match or If-None-Match, e.g. {\"ConsistencyLevel\": \"eventual\"}"),
         ] = None,
+        confirm: Annotated[
+            bool, Field(description="for clients that cannot ask the user: true only when the user agreed to exactly this")
+        ] = False,
     ) -> GraphResult | InputRequiredResult:
         state = state_of(ctx)
         verb = method.upper()
@@ -140,6 +153,13 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         relative, params = checked_path(path)
         params.update({str(k): str(v) for k, v in (query or {}).items()})
         wanted = checked_scopes(scopes)
+        if not state.settings.allow_writes:
+            writing = [scope for scope in wanted if is_write_scope(scope)]
+            if writing:
+                raise ToolError(
+                    f"{writing[0]} is a write permission, and writes are off, so local-mcp never asks for it. Name a "
+                    "read permission (e.g. Mail.Read), or the user can allow writes with LOCAL_MCP_ALLOW_WRITES=1."
+                )
         extra: dict[str, str] = {}
         for name, value in (headers or {}).items():
             canonical = ALLOWED_HEADERS.get(name.strip().lower())
@@ -155,7 +175,20 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         if built.netloc.lower() != allowed.netloc.lower() or not built.path.startswith(allowed.path + "/"):
             raise ToolError(f"`path` {path!r} would leave the configured Graph URL {base}.")
 
-        async def run() -> GraphResult:
+        gate = ConfirmOnce(ctx, confirmed=confirm, required=verb != "GET")
+        people, subject = consent.mail_parts(body)
+        details = {"Method": verb, "Path": built.path, "Body": consent.body_summary(body)}
+        if subject is not None:
+            details["Subject"] = subject
+
+        async def run() -> GraphResult | InputRequiredResult:
+            if verb != "GET":
+                await state.tokens.get_token(state.settings.graph_resource, wanted)  # sign in before asking
+                if people:
+                    details["Recipients"] = consent.recipients_line(people, await consent.home_domain(ctx))
+                asked = await gate.ask(f"Call Microsoft Graph: {verb} {built.path}", details)
+                if asked is not None:
+                    return asked
             response = await state.graph.request(
                 verb, url, scopes=wanted, params=params or None, json_body=body, headers=extra or None,
                 may_duplicate=verb == "POST",  # a POST may create or send something: never repeat it blindly

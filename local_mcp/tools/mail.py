@@ -9,6 +9,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import InputRequiredResult
 from pydantic import BaseModel, Field
 
+from . import consent
 from ._common import (
     CURSOR_FIELD,
     DEFAULT_LIMIT,
@@ -465,7 +466,13 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         async def run() -> SentMail | InputRequiredResult:
             # Sign in (or consent to Mail.Send) before asking, so the question is not asked in vain.
             await state.tokens.get_token(state.settings.graph_resource, MAIL_SEND)
-            if (asked := await gate.ask(summary_text)) is not None:
+            home = await consent.home_domain(ctx)
+            details = {
+                "Recipients": consent.recipients_line(to_list + cc_list + bcc_list, home),
+                "Subject": subject,
+                "Size": consent.size_text(len(body.encode("utf-8"))),
+            }
+            if (asked := await gate.ask(summary_text, details)) is not None:
                 return asked
             await state.graph.request("POST", "/me/sendMail", scopes=MAIL_SEND, json_body=payload, may_duplicate=True)
             return SentMail(
@@ -516,8 +523,10 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             unique = _unique(people)
             subject = original.get("subject")
             what = "Reply to all" if reply_all else "Reply"
+            home = await consent.home_domain(ctx)
             asked = await gate.ask(
-                f"{what} to \"{subject}\", sending to {_who(unique)}: {_quoted_preview(comment)}"
+                f"{what} to \"{subject}\", sending to {_who(unique)}: {_quoted_preview(comment)}",
+                {"Recipients": consent.recipients_line([p.email for p in unique if p.email], home), "Subject": str(subject)},
             )
             if asked is not None:
                 return asked

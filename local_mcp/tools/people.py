@@ -125,7 +125,8 @@ def user_profile(item: dict[str, Any], *, full: bool) -> User:
 
 def _who(value: str) -> str:
     who = value.strip()
-    if not who or any(c in who for c in "/\\?#") or who in (".", ".."):
+    # '#' stays: guests' UPNs hold '#EXT#' (percent-encoded in the path as %23).
+    if not who or any(c in who for c in "/\\?") or who in (".", ".."):
         raise ToolError(f"`user` must be a user id, user principal name or email address (got {value!r}).")
     return who
 
@@ -190,6 +191,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         ),
         area="people",
         scopes=USER_READ_ALL,
+        alternative_scopes=USER_READ_BASIC_ALL,
     )
     async def get_user(
         ctx: Context,

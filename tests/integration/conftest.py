@@ -46,7 +46,9 @@ class ServerSetup:
         return Path(self.env["LOCAL_MCP_CACHE_DIR"])
 
     @asynccontextmanager
-    async def client(self, *, mode: str = "auto", elicitation_callback: Any = None, **env: str) -> AsyncIterator[Client]:
+    async def client(
+        self, *, mode: str = "auto", elicitation_callback: Any = None, client_options: dict[str, Any] | None = None, **env: str
+    ) -> AsyncIterator[Client]:
         """Spawn `local-mcp` (through the stdout tap) and connect the SDK's client to it."""
         n = len(self.taps)
         stdout_copy, stderr_file = self.root / f"stdout-{n}.bin", self.root / f"stderr-{n}.log"
@@ -57,7 +59,9 @@ class ServerSetup:
             env={**self.env, **env},
             cwd=str(self.root),
         )
-        async with Client(params, mode=mode, elicitation_callback=elicitation_callback, read_timeout_seconds=120) as client:
+        async with Client(
+            params, mode=mode, elicitation_callback=elicitation_callback, read_timeout_seconds=120, **(client_options or {})
+        ) as client:
             yield client
 
     def stderr_text(self) -> str:

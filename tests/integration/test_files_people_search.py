@@ -103,21 +103,22 @@ async def test_upload_small_and_large_files_with_writes_allowed(setup: ServerSet
     large = tmp_path / "dataset.bin"
     payload = bytes(range(256)) * (5 * 1024 * 1024 // 256) + b"tail"
     large.write_bytes(payload)
-    async with setup.client(LOCAL_MCP_ALLOW_WRITES="1", LOCAL_MCP_DOWNLOAD_DIR=str(tmp_path / "dl")) as client:
+    async with setup.client(LOCAL_MCP_ALLOW_WRITES="1", LOCAL_MCP_DOWNLOAD_DIR=str(tmp_path / "dl"),
+                            LOCAL_MCP_UPLOAD_DIRS=str(tmp_path), LOCAL_MCP_CONFIRM_WRITES="model") as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
         assert tools["upload_file"].annotations.destructive_hint is True
         assert tools["graph_request"].annotations.destructive_hint is True
 
-        first = await ok(client, "upload_file", {"local_path": str(small), "folder": "Uploads/2026"})
+        first = await ok(client, "upload_file", {"confirm": True, "local_path": str(small), "folder": "Uploads/2026"})
         assert first["method"] == "simple" and first["file"]["path"] == "Uploads/2026/hello.txt"
-        again = await client.call_tool("upload_file", {"local_path": str(small), "folder": "Uploads/2026"})
+        again = await client.call_tool("upload_file", {"confirm": True, "local_path": str(small), "folder": "Uploads/2026"})
         assert again.is_error and 'conflict="replace"' in text_of(again)
         small.write_text("second version\n")
-        await ok(client, "upload_file", {"local_path": str(small), "folder": "Uploads/2026", "conflict": "replace"})
+        await ok(client, "upload_file", {"confirm": True, "local_path": str(small), "folder": "Uploads/2026", "conflict": "replace"})
         read_back = await ok(client, "get_file", {"path": "Uploads/2026/hello.txt"})
         assert read_back["content"] == "second version\n"
 
-        big = await ok(client, "upload_file", {"local_path": str(large), "folder": "Uploads", "name": "data.bin"})
+        big = await ok(client, "upload_file", {"confirm": True, "local_path": str(large), "folder": "Uploads", "name": "data.bin"})
         assert big["method"] == "upload_session" and big["file"]["size"] == len(payload)
         copy = await ok(client, "download_file", {"item_id": big["file"]["id"]})
     assert Path(copy["path"]).read_bytes() == payload

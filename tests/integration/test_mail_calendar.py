@@ -89,7 +89,7 @@ async def test_read_only_hides_writes_and_a_confirmed_send_reaches_graph(setup: 
     assert not WRITES & read_only
     assert emu.counts["authorize"] == 0  # listing tools never signs in
 
-    async with setup.client(LOCAL_MCP_ALLOW_WRITES="1") as client:
+    async with setup.client(LOCAL_MCP_ALLOW_WRITES="1", LOCAL_MCP_CONFIRM_WRITES="model") as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
         assert WRITES <= set(tools) and tools["send_message"].annotations.destructive_hint is True
         sent = await call(client, "send_message", {
@@ -106,7 +106,7 @@ async def test_read_only_hides_writes_and_a_confirmed_send_reaches_graph(setup: 
 
 async def test_calendar_window_details_free_time_and_writes(setup: ServerSetup):
     emu = setup.emulator
-    async with setup.client(LOCAL_MCP_ALLOW_WRITES="1") as client:
+    async with setup.client(LOCAL_MCP_ALLOW_WRITES="1", LOCAL_MCP_CONFIRM_WRITES="model") as client:
         today = await call(client, "list_events", {"start": day(0).isoformat(), "end": day(1).isoformat()})
         assert [e["subject"] for e in today["events"]] == ["Daily standup", "Design review: Project Falcon", "1:1 with Isaiah"]
         assert today["events"][1]["start"] == (day(0) + timedelta(hours=14)).isoformat()
@@ -150,7 +150,7 @@ async def test_calendar_window_details_free_time_and_writes(setup: ServerSetup):
 async def test_a_send_is_never_repeated_after_a_gateway_error_but_is_after_throttling(setup: ServerSetup):
     emu = setup.emulator
     message = {"to": ["megan@contoso.example"], "subject": "Once", "body": "Only once.", "confirm": True}
-    async with setup.client(LOCAL_MCP_ALLOW_WRITES="1") as client:
+    async with setup.client(LOCAL_MCP_ALLOW_WRITES="1", LOCAL_MCP_CONFIRM_WRITES="model") as client:
         await call(client, "whoami", {})
         # 504: Graph may have sent it already, so the tool must not send again by itself.
         emu.inject("graph POST /me/sendMail", status=504)

@@ -1,0 +1,42 @@
+"""What the server declares is what it does, in both protocol eras (Python SDK client, real process)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from mcp.shared.exceptions import MCPError
+
+from tests.integration.conftest import ServerSetup
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])  # 2026-07-28 discovery, and the initialize handshake
+async def test_capabilities_logging_and_unknown_tools(setup: ServerSetup, mode: str):
+    messages: list[Any] = []
+
+    async def on_log(params: Any) -> None:
+        messages.append(params)
+
+    options: dict[str, Any] = {"logging_callback": on_log}
+    if mode == "auto":
+        options["log_level"] = "info"  # the 2026-07-28 per-request opt-in
+    async with setup.client(mode=mode, client_options=options) as client:
+        caps = client.server_capabilities
+        assert caps.tools is not None and not caps.tools.list_changed
+        assert caps.resources is None or not (caps.resources.subscribe or caps.resources.list_changed)
+        assert caps.prompts is None or not caps.prompts.list_changed
+        if mode == "legacy":
+            assert caps.logging is not None  # it sends notifications/message during sign-in
+            await client.set_logging_level("warning")
+        with pytest.raises(MCPError) as unknown:
+            await client.call_tool("no_such_tool", {})
+        assert unknown.value.code == -32602 and "no_such_tool" in unknown.value.message
+        result = await client.call_tool("whoami", {})  # a browser sign-in, with its progress messages
+        assert not result.is_error
+    sign_in_logs = [m for m in messages if getattr(m, "logger", None) == "local-mcp.sign-in"]
+    if mode == "legacy":
+        assert sign_in_logs == []  # below the level the client set
+    else:
+        assert sign_in_logs, "a 2026-07-28 client that opts in hears about the sign-in"
