@@ -99,20 +99,6 @@ SETTINGS: tuple[Setting, ...] = (
         is_bool=True,
     ),
     Setting("download_dir", "LOCAL_MCP_DOWNLOAD_DIR", "--download-dir", "folder where downloaded files and attachments are saved"),
-<<<<<<< HEAD
-    # Remote mode (serve --transport http); checked in remote/settings.py.
-    Setting("transport", "LOCAL_MCP_TRANSPORT", "--transport", "stdio (one person, this machine) or http (remote mode, Entra-protected)"),
-    Setting("host", "LOCAL_MCP_HOST", "--host", "http: address to listen on"),
-    Setting("port", "LOCAL_MCP_PORT", "--port", "http: TCP port to listen on"),
-    Setting("server_url", "LOCAL_MCP_SERVER_URL", "--server-url", "http: public URL of the MCP endpoint, e.g. https://mcp.contoso.com/mcp (= the Application ID URI)"),
-    Setting("client_secret", "LOCAL_MCP_CLIENT_SECRET", "--client-secret", "http: the server app's client secret (prefer --client-secret-file)"),
-    Setting("client_secret_file", "LOCAL_MCP_CLIENT_SECRET_FILE", "--client-secret-file", "http: file holding the server app's client secret"),
-    Setting("client_certificate", "LOCAL_MCP_CLIENT_CERTIFICATE", "--client-certificate", "http: PEM file with the server app's certificate and private key"),
-    Setting("required_scopes", "LOCAL_MCP_REQUIRED_SCOPES", "--required-scopes", "http: scopes of the server's API an inbound token must carry (comma-separated)"),
-    Setting("allowed_tenants", "LOCAL_MCP_ALLOWED_TENANTS", "--allowed-tenants", "http with tenant organizations: tenant ids whose users may call (comma-separated)"),
-    Setting("redis_url", "LOCAL_MCP_REDIS_URL", "--redis-url", "http: Redis URL for an OBO token cache shared by replicas"),
-    Setting("cache_key", "LOCAL_MCP_CACHE_KEY", "--cache-key", "http: key that encrypts the Redis token cache and signs request state (required with Redis)"),
-=======
     Setting(
         "confirm_writes",
         "LOCAL_MCP_CONFIRM_WRITES",
@@ -133,7 +119,18 @@ SETTINGS: tuple[Setting, ...] = (
         "comma-separated tool areas to list: mail, calendar, files, people, search, tasks, contacts, teams, "
         "graph, or all (the default); the account tools are always listed",
     ),
->>>>>>> main
+    # Remote mode (serve --transport http); checked in remote/settings.py.
+    Setting("transport", "LOCAL_MCP_TRANSPORT", "--transport", "stdio (one person, this machine) or http (remote mode, Entra-protected)"),
+    Setting("host", "LOCAL_MCP_HOST", "--host", "http: address to listen on"),
+    Setting("port", "LOCAL_MCP_PORT", "--port", "http: TCP port to listen on"),
+    Setting("server_url", "LOCAL_MCP_SERVER_URL", "--server-url", "http: public URL of the MCP endpoint, e.g. https://mcp.contoso.com/mcp (= the Application ID URI)"),
+    Setting("client_secret", "LOCAL_MCP_CLIENT_SECRET", "--client-secret", "http: the server app's client secret (prefer --client-secret-file)"),
+    Setting("client_secret_file", "LOCAL_MCP_CLIENT_SECRET_FILE", "--client-secret-file", "http: file holding the server app's client secret"),
+    Setting("client_certificate", "LOCAL_MCP_CLIENT_CERTIFICATE", "--client-certificate", "http: PEM file with the server app's certificate and private key"),
+    Setting("required_scopes", "LOCAL_MCP_REQUIRED_SCOPES", "--required-scopes", "http: scopes of the server's API an inbound token must carry (comma-separated)"),
+    Setting("allowed_tenants", "LOCAL_MCP_ALLOWED_TENANTS", "--allowed-tenants", "http with tenant organizations: tenant ids whose users may call (comma-separated)"),
+    Setting("redis_url", "LOCAL_MCP_REDIS_URL", "--redis-url", "http: Redis URL for an OBO token cache shared by replicas"),
+    Setting("cache_key", "LOCAL_MCP_CACHE_KEY", "--cache-key", "http: key that encrypts the Redis token cache and signs request state (required with Redis)"),
 )
 CONFIRM_MODES: tuple[str, ...] = ("elicit", "model")
 
@@ -161,7 +158,9 @@ class Settings:
     log_level: str = "WARNING"
     allow_writes: bool = False
     download_dir: Path | None = None  # None: platformdirs' downloads dir + /local-mcp, resolved lazily
-<<<<<<< HEAD
+    confirm_writes: str = "elicit"  # elicit: only the user's answer counts; model: confirm=true counts without elicitation
+    upload_dirs: tuple[Path, ...] = ()  # (): the download folder only
+    toolsets: tuple[str, ...] = TOOLSETS  # the areas whose tools are listed (account always)
     # Remote mode (see remote/settings.py); secrets never appear in a repr.
     transport: str = "stdio"
     host: str = "127.0.0.1"
@@ -174,11 +173,6 @@ class Settings:
     allowed_tenants: tuple[str, ...] = ()
     redis_url: str = field(default="", repr=False)
     cache_key: str = field(default="", repr=False)
-=======
-    confirm_writes: str = "elicit"  # elicit: only the user's answer counts; model: confirm=true counts without elicitation
-    upload_dirs: tuple[Path, ...] = ()  # (): the download folder only
-    toolsets: tuple[str, ...] = TOOLSETS  # the areas whose tools are listed (account always)
->>>>>>> main
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -374,16 +368,6 @@ def _validate(settings: Settings) -> None:
         value = getattr(settings, name)
         if value is not None:
             set_(settings, name, Path(value).expanduser())
-<<<<<<< HEAD
-    transport = settings.transport.lower()
-    if transport not in ("stdio", "http"):
-        raise ConfigError(f"LOCAL_MCP_TRANSPORT must be stdio or http (got {settings.transport!r}).")
-    set_(settings, "transport", transport)
-    if transport == "http":
-        from .remote.settings import validate_remote
-
-        validate_remote(settings)
-=======
     confirm = str(settings.confirm_writes).strip().lower()
     if confirm not in CONFIRM_MODES:
         raise ConfigError(f"LOCAL_MCP_CONFIRM_WRITES must be elicit or model (got {settings.confirm_writes!r}).")
@@ -393,4 +377,11 @@ def _validate(settings: Settings) -> None:
     if relative:
         raise ConfigError(f"LOCAL_MCP_UPLOAD_DIRS must list absolute folders (got {relative[0]!r}).")
     set_(settings, "upload_dirs", uploads)
->>>>>>> main
+    transport = settings.transport.lower()
+    if transport not in ("stdio", "http"):
+        raise ConfigError(f"LOCAL_MCP_TRANSPORT must be stdio or http (got {settings.transport!r}).")
+    set_(settings, "transport", transport)
+    if transport == "http":
+        from .remote.settings import validate_remote
+
+        validate_remote(settings)
