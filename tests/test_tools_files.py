@@ -140,7 +140,7 @@ async def test_get_file_returns_the_text_of_a_text_file_without_sending_the_toke
     assert data["content"] == text and data["truncated"] is False and data["note"] is None
     assert data["modified_by"] == "Megan Bowen" and data["created"] == "2026-01-02T03:04:05+00:00"
     meta = graph.sent("GET", re.compile(r"Falcon budget\.csv:"))[0]
-    assert query(meta) == {"$select": files._DETAIL_FIELDS}
+    assert query(meta) == {"$select": files._DETAIL_FIELDS + ",@microsoft.graph.downloadUrl"}
     content = graph.last("GET", re.compile("/content"))
     assert content.headers["Accept"] == "*/*" and "Range" not in content.headers
     download = graph.last("GET", re.compile("/dl/42"))
@@ -209,7 +209,7 @@ async def test_download_file_saves_into_the_download_folder_and_never_overwrites
     assert second.structured_content["path"] == str(folder / "Travel policy (2).pdf")
     assert first.structured_content["size"] == len(payload)
     assert (folder / "Travel policy.pdf").read_bytes() == payload == (folder / "Travel policy (2).pdf").read_bytes()
-    assert query(graph.sent("GET", re.compile(r"/items/pdf$"))[0])["$select"] == "id,name,size,file,folder,webUrl"
+    assert query(graph.sent("GET", re.compile(r"/items/pdf$"))[0])["$select"] == "id,name,size,file,folder,webUrl,@microsoft.graph.downloadUrl"
 
 
 async def test_download_file_refuses_big_files_and_folders_before_downloading(server, graph, tmp_path):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -46,6 +47,19 @@ class GraphResponse:
     status: int
     headers: Mapping[str, str]
     body: Any  # parsed JSON (None for an empty body), or bytes when asked for raw content
+
+
+class StreamedResponse:
+    """A response whose body is still on the wire: read it with `chunks()`, only as far as needed."""
+
+    def __init__(self, response: Any) -> None:
+        self._response = response
+        self.status: int = response.status_code
+        self.headers: Mapping[str, str] = response.headers
+
+    def chunks(self, size: int = 256 * 1024) -> Any:
+        """An async iterator over the body in pieces of about `size` bytes; stop to stop reading."""
+        return self._response.aiter_bytes(size)
 
 
 class GraphClient:
@@ -252,6 +266,42 @@ class GraphClient:
                 _parse_body(response), response.headers, (),
             )
         return GraphResponse(response.status_code, dict(response.headers), _parse_body(response))
+
+    def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        scopes: Sequence[str],
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> AbstractAsyncContextManager[StreamedResponse]:
+        """Like `request`, body left on the wire: `async with graph.stream(...) as response:`.
+
+        Token, retries and redirects as for `request`; the body is read only as far as the
+        caller iterates `response.chunks()`. A 4xx/5xx raises GraphError (see streaming.py).
+        """
+        from .streaming import open_stream
+
+        return open_stream(self, method, path, scopes=scopes, params=params, headers=headers)
+
+    def stream_pre_authenticated(
+        self, url: str, *, headers: Mapping[str, str] | None = None
+    ) -> AbstractAsyncContextManager[StreamedResponse]:
+        """GET a URL that carries its own authorization (a downloadUrl), body unread, never with our token."""
+        from .streaming import open_pre_authenticated
+
+        return open_pre_authenticated(self, url, headers=headers)
+
+    def plain_http_client(self) -> Any:
+        """The httpx client for pre-authenticated URLs: no token, no Graph pipeline."""
+        import httpx
+
+        if self._http_client is not None:
+            return self._http_client
+        if self._plain_client is None:
+            self._plain_client = httpx.AsyncClient(timeout=httpx.Timeout(120.0, connect=15.0))
+        return self._plain_client
 
     async def get_json(
         self,

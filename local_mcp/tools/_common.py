@@ -411,23 +411,11 @@ def safe_file_name(name: str | None, fallback: str = "download") -> str:
 
 
 def save_download(settings: Any, name: str | None, data: bytes) -> Path:
-    """Save bytes under the download folder (LOCAL_MCP_DOWNLOAD_DIR), never overwriting a file."""
-    folder = settings.resolved_download_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    base = safe_file_name(name)
-    stem, dot, ext = base.rpartition(".")
-    if not dot:
-        stem, ext = base, ""
-    candidate = folder / base
-    counter = 1
-    while True:
-        try:
-            # O_EXCL: never overwrite, even if another download races us to the same name
-            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            break
-        except FileExistsError:
-            counter += 1
-            candidate = folder / (f"{stem} ({counter}).{ext}" if ext else f"{stem} ({counter})")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    return candidate
+    """Save bytes under the download folder (LOCAL_MCP_DOWNLOAD_DIR), never overwriting a file.
+
+    Written under a temporary name and renamed when complete (see _download.py, which also
+    streams big downloads to disk).
+    """
+    from ._download import save_bytes
+
+    return save_bytes(settings.resolved_download_dir(), name, data)

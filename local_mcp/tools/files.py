@@ -40,8 +40,8 @@ from ._common import (
     html_to_text,
     iso_utc,
     odata_quote,
-    save_download,
 )
+from ._download import DOWNLOAD_URL, TooLarge, open_item_content, read_capped, save_stream
 from ._runtime import run_tool, state_of
 from .local_files import looks_secret, read_limited, resolve_upload_path, secret_note, upload_details
 
@@ -304,7 +304,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         base = item_url(path=path, item_id=item_id)
 
         async def body() -> FileDetails:
-            meta = await state.graph.get_json(base, scopes=FILES_READ, params={"$select": _DETAIL_FIELDS})
+            meta = await state.graph.get_json(base, scopes=FILES_READ, params={"$select": _DETAIL_FIELDS + "," + DOWNLOAD_URL})
             item = file_item(meta)
             modified_by = ((meta.get("lastModifiedBy") or {}).get("user") or {}).get("displayName")
             details = FileDetails(file=item, created=iso_utc(meta.get("createdDateTime")), modified_by=modified_by)
@@ -319,15 +319,12 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             if item.size == 0:
                 details.content = ""
                 return details
-            headers = {"Accept": "*/*"}
-            if item.size is None or item.size > MAX_CONTENT_BYTES:
-                # one byte more than we show, so a short file is never called truncated
-                headers["Range"] = f"bytes=0-{MAX_CONTENT_BYTES}"
-            response = await state.graph.request(
-                "GET", f"{base}/content", scopes=FILES_READ, headers=headers, raw=True
-            )
-            data = bytes(response.body or b"")
-            cut = len(data) > MAX_CONTENT_BYTES
+            # one byte more than we show, so a short file is never called truncated; the service
+            # may ignore the Range, so reading also stops there
+            wanted = f"bytes=0-{MAX_CONTENT_BYTES}" if item.size is None or item.size > MAX_CONTENT_BYTES else None
+            async with open_item_content(state.graph, base, meta, scopes=FILES_READ, byte_range=wanted) as response:
+                data, more = await read_capped(response.chunks(64 * 1024), MAX_CONTENT_BYTES)
+            cut = more
             text = decode_text(data[:MAX_CONTENT_BYTES], cut=cut)
             if text is None:
                 details.note = "The file looks binary, so its content is not shown; use download_file to save a copy."
@@ -373,7 +370,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         base = item_url(path=path, item_id=item_id)
 
         async def body() -> DownloadResult:
-            meta = await state.graph.get_json(base, scopes=FILES_READ, params={"$select": "id,name,size,file,folder,webUrl"})
+            meta = await state.graph.get_json(base, scopes=FILES_READ, params={"$select": "id,name,size,file,folder,webUrl," + DOWNLOAD_URL})
             item = file_item(meta)
             if item.kind == "folder":
                 raise ToolError(f"{item.name or 'This item'} is a folder; download_file saves one file. Use list_files to see its files.")
@@ -382,14 +379,13 @@ def register(server: MCPServer[Any], settings: Any) -> None:
                     f"{item.name} is {_megabytes(item.size or 0)}; download_file saves files up to "
                     f"{MAX_DOWNLOAD_BYTES // (1024 * 1024)} MB. Open it in OneDrive instead: {item.web_url or 'see OneDrive'}"
                 )
-            response = await state.graph.request(
-                "GET", f"{base}/content", scopes=FILES_READ, headers={"Accept": "*/*"}, raw=True
-            )
-            data = bytes(response.body or b"")
-            if len(data) > MAX_DOWNLOAD_BYTES:
-                raise ToolError(f"{item.name} is larger than {MAX_DOWNLOAD_BYTES // (1024 * 1024)} MB; nothing was saved.")
-            saved = await anyio.to_thread.run_sync(save_download, state.settings, item.name, data)
-            return DownloadResult(id=item.id, name=item.name, path=str(saved), size=len(data))
+            folder = state.settings.resolved_download_dir()
+            try:
+                async with open_item_content(state.graph, base, meta, scopes=FILES_READ) as response:
+                    saved, size = await save_stream(folder, item.name, response.chunks(), max_bytes=MAX_DOWNLOAD_BYTES)
+            except TooLarge:
+                raise ToolError(f"{item.name} is larger than {MAX_DOWNLOAD_BYTES // (1024 * 1024)} MB; nothing was saved.") from None
+            return DownloadResult(id=item.id, name=item.name, path=str(saved), size=size)
 
         return await run_tool(ctx, body, consent_scopes=FILES_READ)
 

@@ -26,8 +26,8 @@ from ._common import (
     odata_quote,
     parse_when,
     path_id,
-    save_download,
 )
+from ._download import TooLarge, item_attachment_extension, save_stream
 from ._runtime import run_tool, state_of
 
 MAIL_READ = ("Mail.Read",)
@@ -403,14 +403,24 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             size = int(meta.get("size") or 0)
             if size > MAX_ATTACHMENT_BYTES:
                 raise ToolError(_too_big(name, size))
-            response = await state.graph.request("GET", path + "/$value", scopes=MAIL_READ, raw=True)
-            data = response.body if isinstance(response.body, bytes) else b""
-            if len(data) > MAX_ATTACHMENT_BYTES:
-                raise ToolError(_too_big(name, len(data)))
-            if kind.endswith("itemAttachment") and not name.lower().endswith(".eml"):
-                name += ".eml"  # an attached email or event comes as MIME
-            saved = save_download(state.settings, name, data)
-            return SavedAttachment(path=str(saved), name=saved.name, size=len(data), content_type=meta.get("contentType"))
+            item_attachment = kind.endswith("itemAttachment")
+            folder = state.settings.resolved_download_dir()
+            try:
+                # $value is the raw file (or, for an attached item, its vCard, iCalendar or MIME text)
+                async with state.graph.stream("GET", path + "/$value", scopes=MAIL_READ, headers={"Accept": "*/*"}) as response:
+                    content_type = response.headers.get("content-type")
+
+                    def named(first: bytes) -> str:
+                        ext = item_attachment_extension(content_type, first)
+                        return name if name.lower().endswith(ext) else name + ext
+
+                    saved, size = await save_stream(
+                        folder, name, response.chunks(), max_bytes=MAX_ATTACHMENT_BYTES,
+                        name_from_start=named if item_attachment else None,
+                    )
+            except TooLarge:
+                raise ToolError(_too_big(name, MAX_ATTACHMENT_BYTES + 1)) from None
+            return SavedAttachment(path=str(saved), name=saved.name, size=size, content_type=meta.get("contentType"))
 
         return await run_tool(ctx, body, consent_scopes=MAIL_READ)
 

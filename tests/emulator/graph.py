@@ -372,7 +372,10 @@ class GraphApi:
         return found[0]
 
     def get_drive_item(self, call: Call) -> Response:
-        return self._entity(self._drive_item(call), call, "driveItem",
+        item = self._drive_item(call)
+        if "file" in item:  # Graph's pre-authenticated content URL (an instance annotation)
+            item = {**item, "@microsoft.graph.downloadUrl": self.files.download_url(item)}
+        return self._entity(item, call, "driveItem",
                             f"users('{self.emu.user.oid}')/drive/items/$entity")
 
     def list_drive_children(self, call: Call) -> Response:

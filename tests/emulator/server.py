@@ -295,6 +295,12 @@ class Emulator:
                 self.approve_device_code(body["user_code"])
             except (KeyError, ValueError) as exc:
                 return Response.of_json({"error": str(exc)}, 400)
+        elif req.method == "POST" and action == "add-file":  # a big generated file, for benchmarks
+            try:
+                item = self.graph.files.add_generated_file(str(body["path"]), int(body["size"]))
+            except (KeyError, TypeError, ValueError) as exc:
+                return Response.of_json({"error": f"bad add-file request: {exc}"}, 400)
+            return Response.of_json({"id": item["id"]})
         elif req.method == "POST" and action == "config":
             for name in ("token_lifetime", "device_code_interval"):
                 if name in body:

@@ -14,7 +14,7 @@ import socket
 import ssl
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -45,6 +45,9 @@ class Response:
     body: bytes = b""
     content_type: str | None = "application/json; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
+    # A big body sent as it is produced (with its length known up front), never held whole.
+    stream: Iterable[bytes] | None = None
+    length: int | None = None
 
     @classmethod
     def of_json(
@@ -101,10 +104,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", response.content_type)
         for name, value in response.headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
+        streamed = response.stream is not None and response.length is not None
+        self.send_header("Content-Length", str(response.length if streamed else len(response.body)))
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(response.body)
+            if streamed:
+                for chunk in response.stream or ():
+                    self.wfile.write(chunk)
+            else:
+                self.wfile.write(response.body)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _dispatch
 
