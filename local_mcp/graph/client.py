@@ -72,6 +72,7 @@ class GraphClient:
         self._http_client = http_client
         self._adapter: Any = None
         self._plain_client: Any = None  # for pre-authenticated upload URLs (no token, no Graph pipeline)
+        self.session_cache: dict[str, Any] = {}  # per-session facts about the user (tools.timezones)
 
     def _get_adapter(self) -> Any:
         if self._adapter is None:

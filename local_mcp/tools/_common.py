@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, TypeVar
@@ -266,15 +266,15 @@ def _trim_fraction(raw: str) -> str:
     return re.sub(r"(\.\d{6})\d+", r"\1", raw)
 
 
-def parse_when(value: str, *, field: str) -> datetime:
-    """A user/model-supplied ISO 8601 date or datetime; naive values are taken as UTC."""
+def parse_when(value: str, *, field: str, zone: tzinfo | None = None) -> datetime:
+    """A user/model-supplied ISO 8601 date or datetime, in UTC; naive values are taken in `zone` (default UTC)."""
     text = value.strip()
     try:
         parsed = datetime.fromisoformat(_trim_fraction(text.replace("Z", "+00:00")))
     except ValueError:
         raise ToolError(f"`{field}` must be an ISO 8601 date or date-time such as 2026-11-22T09:00:00Z (got {value!r}).") from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=zone or timezone.utc)
     return parsed.astimezone(timezone.utc)
 
 

@@ -1,9 +1,14 @@
-"""Calendar tools (Outlook through Microsoft Graph). Every time goes in and comes out in UTC."""
+"""Calendar tools (Outlook through Microsoft Graph), in the user's time zone.
+
+Graph is asked for UTC (Prefer: outlook.timezone="UTC"); times are shown with the offset of the
+user's zone from their mailbox settings (see timezones.py), and inputs without an offset are read
+in that zone. Without the zone (no MailboxSettings.Read) everything stays UTC, and results say so.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone, tzinfo
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -30,7 +35,9 @@ from ._common import (
     path_id,
 )
 from ._runtime import run_tool, state_of
+from .free_time import DEFAULT_END, DEFAULT_START, EVERY_DAY, WEEKDAYS, common_hours, free_within, with_days
 from .mail import Address, address
+from .timezones import UserZone, WorkingHours, user_zone, working_hours_from
 
 CALENDARS_READ = ("Calendars.Read",)
 CALENDARS_WRITE = ("Calendars.ReadWrite",)
@@ -42,7 +49,6 @@ MAX_ATTENDEES = 19  # getSchedule reads at most 20 calendars: yours and 19 more
 # getSchedule statuses that make a person unavailable ("workingElsewhere" and "free" do not).
 _BLOCKING = {"busy", "tentative", "oof", "unknown"}
 _VIEW_BLOCKING = {"1", "2", "3"}  # availabilityView: 1 tentative, 2 busy, 3 out of office
-_SLOT_STEP = timedelta(minutes=15)
 
 _LIST_FIELDS = (
     "id,subject,start,end,isAllDay,location,organizer,isOnlineMeeting,onlineMeeting,showAs,"
@@ -64,8 +70,8 @@ _VERBS = {"accept": ("Accept", "Accepted"), "tentativelyAccept": ("Tentatively a
 class EventSummary(BaseModel):
     id: str
     subject: str | None
-    start: str | None = Field(description="ISO 8601, UTC")
-    end: str | None = Field(description="ISO 8601, UTC")
+    start: str | None = Field(description="ISO 8601 with the offset of your time zone")
+    end: str | None = Field(description="ISO 8601 with the offset of your time zone")
     is_all_day: bool | None
     location: str | None
     organizer: Address | None
@@ -76,7 +82,13 @@ class EventSummary(BaseModel):
     web_link: str | None
 
 
+_ZONE_FIELD = Field(description="the time zone of every time in this result (yours, from your mailbox settings), e.g. America/New_York")
+_ZONE_NOTE_FIELD = Field(default=None, description="set when your time zone could not be read and times are in UTC")
+
+
 class EventList(BaseModel):
+    time_zone: str = _ZONE_FIELD
+    time_zone_note: str | None = _ZONE_NOTE_FIELD
     window_start: str
     window_end: str
     events: list[EventSummary]
@@ -88,10 +100,12 @@ class Attendee(BaseModel):
     email: str | None
     type: str | None = Field(description="required, optional or resource")
     response: str | None = Field(description="accepted, tentativelyAccepted, declined, notResponded, none")
-    responded_at: str | None = Field(description="ISO 8601, UTC")
+    responded_at: str | None = Field(description="ISO 8601, in your time zone")
 
 
 class EventDetails(EventSummary):
+    time_zone: str = _ZONE_FIELD
+    time_zone_note: str | None = _ZONE_NOTE_FIELD
     is_organizer: bool | None
     importance: str | None
     sensitivity: str | None
@@ -102,8 +116,8 @@ class EventDetails(EventSummary):
 
 
 class FreeSlot(BaseModel):
-    start: str = Field(description="ISO 8601, UTC")
-    end: str = Field(description="ISO 8601, UTC")
+    start: str = Field(description="ISO 8601 with the offset of your time zone")
+    end: str = Field(description="ISO 8601 with the offset of your time zone")
     minutes: int = Field(description="length of this free stretch; any start inside it that leaves `duration_minutes` works")
 
 
@@ -113,10 +127,15 @@ class ScheduleProblem(BaseModel):
 
 
 class FreeTime(BaseModel):
+    time_zone: str = _ZONE_FIELD
+    time_zone_note: str | None = _ZONE_NOTE_FIELD
     window_start: str
     window_end: str
     duration_minutes: int
-    working_hours: str = Field(description='e.g. "09:00-17:00 UTC, Monday to Friday"')
+    working_hours: str = Field(
+        description='whose working hours bound the slots, e.g. "08:00-17:00 America/New_York, Monday to Friday" '
+        '(or one entry per person, "you: …; megan@contoso.com: …")'
+    )
     checked: list[str] = Field(description="calendars whose free/busy times were taken into account")
     unavailable: list[ScheduleProblem] = Field(description="calendars that could not be read: slots ignore them")
     slots: list[FreeSlot]
@@ -152,12 +171,20 @@ def _location(item: dict[str, Any]) -> str | None:
     return name or None
 
 
-def _summary_fields(item: dict[str, Any]) -> dict[str, Any]:
+def in_zone(value: Any, zone: tzinfo | None) -> str | None:
+    """A Graph time (UTC) as ISO 8601 with the offset of `zone` (UTC when None)."""
+    moment = _moment(value)
+    if moment is None:
+        return iso_utc(value)
+    return moment.astimezone(zone or timezone.utc).isoformat()
+
+
+def _summary_fields(item: dict[str, Any], zone: tzinfo | None = None) -> dict[str, Any]:
     return {
         "id": str(item.get("id", "")),
         "subject": item.get("subject"),
-        "start": iso_utc(item.get("start")),
-        "end": iso_utc(item.get("end")),
+        "start": in_zone(item.get("start"), zone),
+        "end": in_zone(item.get("end"), zone),
         "is_all_day": item.get("isAllDay"),
         "location": _location(item),
         "organizer": address(item.get("organizer")),
@@ -169,11 +196,12 @@ def _summary_fields(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def event_summary(item: dict[str, Any]) -> EventSummary:
-    return EventSummary(**_summary_fields(item))
+def event_summary(item: dict[str, Any], zone: tzinfo | None = None) -> EventSummary:
+    return EventSummary(**_summary_fields(item, zone))
 
 
-def event_details(item: dict[str, Any]) -> EventDetails:
+def event_details(item: dict[str, Any], where: UserZone | None = None) -> EventDetails:
+    zone = where.zone if where else None
     text, cut = body_text(item.get("body"))
     attendees = []
     for entry in item.get("attendees") or ():
@@ -185,11 +213,13 @@ def event_details(item: dict[str, Any]) -> EventDetails:
                 email=person.email if person else None,
                 type=entry.get("type"),
                 response=status.get("response"),
-                responded_at=iso_utc(status.get("time")) if status.get("response") not in (None, "none", "notResponded") else None,
+                responded_at=in_zone(status.get("time"), zone) if status.get("response") not in (None, "none", "notResponded") else None,
             )
         )
     return EventDetails(
-        **_summary_fields(item),
+        **_summary_fields(item, zone),
+        time_zone=where.name if where else "UTC",
+        time_zone_note=where.note if where else None,
         is_organizer=item.get("isOrganizer"),
         importance=item.get("importance"),
         sensitivity=item.get("sensitivity"),
@@ -205,9 +235,9 @@ def _utc_value(moment: datetime) -> dict[str, str]:
     return {"dateTime": moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}
 
 
-def _window(start: str | None, end: str | None, default: timedelta) -> tuple[datetime, datetime]:
-    begin = parse_when(start, field="start") if start else datetime.now(timezone.utc).replace(microsecond=0)
-    finish = parse_when(end, field="end") if end else begin + default
+def _window(start: str | None, end: str | None, default: timedelta, zone: tzinfo | None = None) -> tuple[datetime, datetime]:
+    begin = parse_when(start, field="start", zone=zone) if start else datetime.now(timezone.utc).replace(microsecond=0)
+    finish = parse_when(end, field="end", zone=zone) if end else begin + default
     if finish <= begin:
         raise ToolError("`end` must be after `start`.")
     return begin, finish
@@ -219,13 +249,6 @@ def _clock(value: str, *, field: str) -> time:
     except ValueError:
         raise ToolError(f"`{field}` must be a time of day such as 09:00 (got {value!r}).") from None
     return parsed.replace(tzinfo=None)
-
-
-def _round_up(moment: datetime, step: timedelta) -> datetime:
-    base = moment.replace(minute=0, second=0, microsecond=0)
-    while base < moment:
-        base += step
-    return base
 
 
 def _moment(value: Any) -> datetime | None:
@@ -266,30 +289,9 @@ def free_slots(
     day_end: time,
     weekends: bool,
 ) -> list[tuple[datetime, datetime]]:
-    """Stretches of at least `duration` inside working hours of the window that overlap no busy time."""
-    merged: list[tuple[datetime, datetime]] = []
-    for start, end in sorted(b for b in busy if b[1] > b[0]):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    slots = []
-    day = window_start.date()
-    while day <= window_end.date():
-        if weekends or day.weekday() < 5:
-            opens = max(window_start, datetime.combine(day, day_start, timezone.utc))
-            closes = min(window_end, datetime.combine(day, day_end, timezone.utc))
-            cursor = _round_up(opens, _SLOT_STEP)
-            for start, end in merged:
-                if end <= cursor or start >= closes:
-                    continue
-                if start - cursor >= duration:
-                    slots.append((cursor, start))
-                cursor = max(cursor, end)
-            if closes - cursor >= duration:
-                slots.append((cursor, closes))
-        day += timedelta(days=1)
-    return slots
+    """Stretches of at least `duration` inside UTC working hours of the window that overlap no busy time."""
+    hours = WorkingHours(EVERY_DAY if weekends else WEEKDAYS, day_start, day_end, timezone.utc)
+    return free_within(common_hours([hours], window_start, window_end), busy, duration)
 
 
 def register(server: MCPServer[Any], settings: Any) -> None:
@@ -300,28 +302,33 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         title="List calendar events",
         description=(
             "List calendar events (meetings and appointments, recurring ones expanded) that overlap a time window, "
-            "earliest first; default window: now to 7 days ahead; times are UTC."
+            "earliest first; default window: now to 7 days ahead; times carry the offset of your time zone, "
+            "which the result names (dates and times without an offset are read in it)."
         ),
         area="calendar",
         scopes=CALENDARS_READ,
     )
     async def list_events(
         ctx: Context,
-        start: Annotated[str | None, Field(description="window start, ISO 8601 (e.g. 2026-03-02 or 2026-03-02T09:00:00+01:00); default now")] = None,
-        end: Annotated[str | None, Field(description="window end, ISO 8601; default 7 days after start")] = None,
+        start: Annotated[str | None, Field(description="window start, ISO 8601 (e.g. 2026-03-02 or 2026-03-02T09:00:00+01:00; "
+                                                      "without an offset: your time zone); default now")] = None,
+        end: Annotated[str | None, Field(description="window end, ISO 8601 (without an offset: your time zone); default 7 days after start")] = None,
         limit: Annotated[int, LIMIT_FIELD] = DEFAULT_LIMIT,
         cursor: Annotated[str | None, CURSOR_FIELD] = None,
     ) -> EventList | InputRequiredResult:
         state = state_of(ctx)
-        begin, finish = _window(start, end, DEFAULT_WINDOW)
-        params = {
-            "startDateTime": graph_datetime(begin),
-            "endDateTime": graph_datetime(finish),
-            "$select": _LIST_FIELDS,
-            "$orderby": "start/dateTime",
-        }
+        _window(start, end, DEFAULT_WINDOW)  # refuse bad input before any sign-in
 
         async def body() -> EventList:
+            await state.tokens.get_token(state.settings.graph_resource, CALENDARS_READ)
+            where = await user_zone(state)
+            begin, finish = _window(start, end, DEFAULT_WINDOW, where.zone)
+            params = {
+                "startDateTime": graph_datetime(begin),
+                "endDateTime": graph_datetime(finish),
+                "$select": _LIST_FIELDS,
+                "$orderby": "start/dateTime",
+            }
             items, page = await fetch_page(
                 state.graph,
                 "/me/calendarView",
@@ -332,9 +339,11 @@ def register(server: MCPServer[Any], settings: Any) -> None:
                 headers=UTC_PREFER,
             )
             return EventList(
-                window_start=begin.isoformat(),
-                window_end=finish.isoformat(),
-                events=[event_summary(item) for item in items],
+                time_zone=where.name,
+                time_zone_note=where.note,
+                window_start=begin.astimezone(where.zone).isoformat(),
+                window_end=finish.astimezone(where.zone).isoformat(),
+                events=[event_summary(item, where.zone) for item in items],
                 page=page,
             )
 
@@ -346,7 +355,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         name="get_event",
         title="Read a calendar event",
         description=(
-            "Read one calendar event by id: times (UTC), location, organizer, attendees with their responses, "
+            "Read one calendar event by id: times (in your time zone, named in the result), location, organizer, attendees with their responses, "
             "the online meeting link, and the description as plain text."
         ),
         area="calendar",
@@ -361,7 +370,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
 
         async def body() -> EventDetails:
             item = await state.graph.get_json(path, scopes=CALENDARS_READ, params={"$select": _DETAIL_FIELDS}, headers=UTC_PREFER)
-            return event_details(item)
+            return event_details(item, await user_zone(state))
 
         return await run_tool(ctx, body, consent_scopes=CALENDARS_READ)
 
@@ -372,7 +381,8 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         title="Find free time",
         description=(
             "Find times when you and the given people are all free for a meeting of the given length, within "
-            "working hours (default 09:00-17:00 UTC, Monday to Friday) of a window (default the next 7 days)."
+            "everybody's working hours (each person's own days, hours and time zone, from Outlook; day_start / "
+            "day_end override them for everybody) of a window (default the next 7 days); times in your time zone."
         ),
         area="calendar",
         scopes=CALENDARS_READ,
@@ -381,28 +391,33 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         ctx: Context,
         attendees: Annotated[list[str] | None, Field(description="email addresses of the other people (up to 19); default: only you")] = None,
         duration_minutes: Annotated[int, Field(ge=5, le=1440, description="meeting length in minutes (default 30)")] = 30,
-        start: Annotated[str | None, Field(description="window start, ISO 8601; default now")] = None,
-        end: Annotated[str | None, Field(description="window end, ISO 8601; default 7 days after start (at most 31 days)")] = None,
-        day_start: Annotated[str, Field(description="start of working hours, UTC, HH:MM")] = "09:00",
-        day_end: Annotated[str, Field(description="end of working hours, UTC, HH:MM")] = "17:00",
-        include_weekends: Annotated[bool, Field(description="also look on Saturdays and Sundays")] = False,
+        start: Annotated[str | None, Field(description="window start, ISO 8601 (without an offset: your time zone); default now")] = None,
+        end: Annotated[str | None, Field(description="window end, ISO 8601 (without an offset: your time zone); default 7 days after start (at most 31 days)")] = None,
+        day_start: Annotated[str | None, Field(description="start of working hours for everybody, HH:MM in your time zone; default: each person's own")] = None,
+        day_end: Annotated[str | None, Field(description="end of working hours for everybody, HH:MM in your time zone; default: each person's own")] = None,
+        include_weekends: Annotated[bool | None, Field(description="true: also Saturdays and Sundays; false: Monday to Friday only; default: each person's working days")] = None,
         limit: Annotated[int, Field(ge=1, description=f"most slots to return (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})")] = DEFAULT_LIMIT,
     ) -> FreeTime | InputRequiredResult:
         state = state_of(ctx)
         others = email_addresses(attendees, field="attendees")
         if len(others) > MAX_ATTENDEES:
             raise ToolError(f"Free/busy can be checked for at most {MAX_ATTENDEES} people besides you; pass fewer attendees.")
-        begin, finish = _window(start, end, DEFAULT_WINDOW)
-        if finish - begin > MAX_SCHEDULE_WINDOW:
+        checked_begin, checked_finish = _window(start, end, DEFAULT_WINDOW)
+        if checked_finish - checked_begin > MAX_SCHEDULE_WINDOW:
             raise ToolError("The window may span at most 31 days; pass an earlier `end`.")
-        opens, closes = _clock(day_start, field="day_start"), _clock(day_end, field="day_end")
-        if closes <= opens:
-            raise ToolError("`day_end` must be after `day_start` (both UTC, e.g. 09:00 and 17:00).")
+        opens = _clock(day_start, field="day_start") if day_start else None
+        closes = _clock(day_end, field="day_end") if day_end else None
+        if (opens or DEFAULT_START) >= (closes or DEFAULT_END) and (opens or closes):
+            raise ToolError("`day_end` must be after `day_start` (both HH:MM in your time zone, e.g. 09:00 and 17:00).")
         duration = timedelta(minutes=duration_minutes)
         interval = 30
 
         async def body() -> FreeTime:
             calendar = await state.graph.get_json("/me/calendar", scopes=CALENDARS_READ, params={"$select": "owner"})
+            where = await user_zone(state)
+            begin, finish = _window(start, end, DEFAULT_WINDOW, where.zone)
+            if finish - begin > MAX_SCHEDULE_WINDOW:
+                raise ToolError("The window may span at most 31 days; pass an earlier `end`.")
             me = str(((calendar.get("owner") or {}).get("address")) or "")
             wanted = ([me] if me else []) + [o for o in others if o.lower() != me.lower()]
             if not wanted:
@@ -422,6 +437,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             answers = response.body.get("value") or [] if isinstance(response.body, dict) else []
             busy: list[tuple[datetime, datetime]] = []
             checked, problems = [], []
+            hours: dict[str, WorkingHours] = {}
             for schedule in answers:
                 who = str(schedule.get("scheduleId") or "")
                 if schedule.get("error"):
@@ -430,25 +446,38 @@ def register(server: MCPServer[Any], settings: Any) -> None:
                     continue
                 checked.append(who)
                 busy += _busy_from(schedule, begin, interval)
+                found = working_hours_from(schedule.get("workingHours"), where.zone)
+                if found is not None:
+                    hours[who.lower()] = found
             answered = {s.lower() for s in checked} | {p.email.lower() for p in problems}
             problems += [ScheduleProblem(email=w, reason="no answer from Graph") for w in wanted if w.lower() not in answered]
-            found = free_slots(
-                busy, begin, finish, duration=duration, day_start=opens, day_end=closes, weekends=include_weekends
-            )
+            mine = where.working_hours or hours.get(me.lower()) or WorkingHours(WEEKDAYS, DEFAULT_START, DEFAULT_END, where.zone)
+            if opens or closes:  # explicit hours win, for everybody, in the user's zone
+                days = EVERY_DAY if include_weekends else WEEKDAYS if include_weekends is False else mine.days
+                people = {"everybody": WorkingHours(days, opens or mine.start, closes or mine.end, where.zone)}
+            else:
+                people = {"you": with_days(mine, include_weekends)}
+                people.update({w: with_days(hours[w.lower()], include_weekends) for w in checked
+                               if w.lower() != me.lower() and w.lower() in hours})
+            found_slots = free_within(common_hours(list(people.values()), begin, finish), busy, duration)
             cap = clamp_limit(limit)
-            days = "every day" if include_weekends else "Monday to Friday"
+            described = {h.describe() for h in people.values()}
+            working = described.pop() if len(described) == 1 else "; ".join(f"{k}: {h.describe()}" for k, h in people.items())
             return FreeTime(
-                window_start=begin.isoformat(),
-                window_end=finish.isoformat(),
+                time_zone=where.name,
+                time_zone_note=where.note,
+                window_start=begin.astimezone(where.zone).isoformat(),
+                window_end=finish.astimezone(where.zone).isoformat(),
                 duration_minutes=duration_minutes,
-                working_hours=f"{opens.strftime('%H:%M')}-{closes.strftime('%H:%M')} UTC, {days}",
+                working_hours=working,
                 checked=checked,
                 unavailable=problems,
                 slots=[
-                    FreeSlot(start=s.isoformat(), end=e.isoformat(), minutes=int((e - s).total_seconds() // 60))
-                    for s, e in found[:cap]
+                    FreeSlot(start=s.astimezone(where.zone).isoformat(), end=e.astimezone(where.zone).isoformat(),
+                             minutes=int((e - s).total_seconds() // 60))
+                    for s, e in found_slots[:cap]
                 ],
-                more_slots=len(found) > cap,
+                more_slots=len(found_slots) > cap,
             )
 
         return await run_tool(ctx, body, consent_scopes=CALENDARS_READ)
@@ -459,7 +488,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         name="create_event",
         title="Create a calendar event",
         description=(
-            "Create an event in your calendar (times in ISO 8601, stored as UTC); with attendees it sends them "
+            "Create an event in your calendar (times in ISO 8601; without an offset: your time zone); with attendees it sends them "
             "invitations, so the user confirms first unless confirm=true (only after the user agreed)."
         ),
         area="calendar",
@@ -471,8 +500,8 @@ def register(server: MCPServer[Any], settings: Any) -> None:
     async def create_event(
         ctx: Context,
         subject: Annotated[str, Field(min_length=1, description="title of the event")],
-        start: Annotated[str, Field(description="start, ISO 8601 with an offset or Z (e.g. 2026-03-02T14:00:00+01:00)")],
-        end: Annotated[str, Field(description="end, ISO 8601")],
+        start: Annotated[str, Field(description="start, ISO 8601 (e.g. 2026-03-02T14:00:00+01:00; without an offset: your time zone)")],
+        end: Annotated[str, Field(description="end, ISO 8601 (without an offset: your time zone)")],
         attendees: Annotated[list[str] | None, Field(description="email addresses to invite (required attendees)")] = None,
         optional_attendees: Annotated[list[str] | None, Field(description="email addresses to invite as optional")] = None,
         body: Annotated[str | None, Field(description="description, plain text")] = None,
@@ -502,13 +531,16 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             payload.update(isOnlineMeeting=True, onlineMeetingProvider="teamsForBusiness")
         # Only invitations reach other people; an event for yourself needs no question.
         gate = ConfirmOnce(ctx, confirmed=confirm, required=bool(invited))
-        when = f"{graph_datetime(begin)} to {graph_datetime(finish)}"
 
         async def run() -> CreatedEvent | InputRequiredResult:
             await state.tokens.get_token(state.settings.graph_resource, CALENDARS_WRITE)
+            where = await user_zone(state)
+            begin, finish = parse_when(start, field="start", zone=where.zone), parse_when(end, field="end", zone=where.zone)
+            payload.update(start=_utc_value(begin), end=_utc_value(finish))
+            when = f"{begin.astimezone(where.zone).isoformat()} to {finish.astimezone(where.zone).isoformat()}"
             home = await consent.home_domain(ctx) if invited else None
             asked = await gate.ask(
-                f"Create \"{subject}\" ({when}, UTC) and send invitations to {', '.join(invited)}",
+                f"Create \"{subject}\" ({when}, {where.name}) and send invitations to {', '.join(invited)}",
                 {"Invitations to": consent.recipients_line(invited, home), "Subject": subject},
             )
             if asked is not None:
@@ -520,8 +552,8 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             return CreatedEvent(
                 id=str(item.get("id", "")),
                 subject=item.get("subject", subject),
-                start=iso_utc(item.get("start")) or begin.isoformat(),
-                end=iso_utc(item.get("end")) or finish.isoformat(),
+                start=in_zone(item.get("start"), where.zone) or begin.astimezone(where.zone).isoformat(),
+                end=in_zone(item.get("end"), where.zone) or finish.astimezone(where.zone).isoformat(),
                 web_link=item.get("webLink"),
                 online_meeting_url=_join_url(item),
                 invited=invited,
@@ -569,8 +601,9 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             organizer = address(event.get("organizer"))
             who = (organizer.email or organizer.name) if organizer else "the organizer"
             note = f" with the comment {comment!r}" if comment else ""
+            where = await user_zone(state)
             asked = await gate.ask(
-                f"{verb} \"{subject}\" (starts {iso_utc(event.get('start'))}) and tell {who}{note}"
+                f"{verb} \"{subject}\" (starts {in_zone(event.get('start'), where.zone)}) and tell {who}{note}"
             )
             if asked is not None:
                 return asked

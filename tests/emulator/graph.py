@@ -139,6 +139,10 @@ class GraphApi:
 
         self.mail, self.calendar = MailApi(self), CalendarApi(self)
         self.routes += self.mail.routes() + self.calendar.routes()
+        from .graph_mailbox import MailboxStore  # mailboxSettings, working hours, Prefer: outlook.timezone
+
+        self.mailbox = MailboxStore(self)
+        self.routes += self.mailbox.routes()
 
     # ---- pipeline -------------------------------------------------------------
 
@@ -335,12 +339,16 @@ class GraphApi:
     # ---- handlers: calendar ------------------------------------------------------------
 
     def list_events(self, call: Call) -> Response:
-        return self._collection(self.events, call, "event", f"users('{self.emu.user.oid}')/events")
+        from .graph_mailbox import in_preferred_zone
+
+        return self._collection(in_preferred_zone(self.events, call), call, "event", f"users('{self.emu.user.oid}')/events")
 
     def get_event(self, call: Call) -> Response:
         for event in self.events:
             if event["id"] == call.params["id"]:
-                return self._entity(event, call, "event", f"users('{self.emu.user.oid}')/events/$entity")
+                from .graph_mailbox import in_preferred_zone
+
+                return self._entity(in_preferred_zone([event], call)[0], call, "event", f"users('{self.emu.user.oid}')/events/$entity")
         raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
 
     def calendar_view(self, call: Call) -> Response:
@@ -355,7 +363,10 @@ class GraphApi:
         overlapping = [e for e in self.events
                        if _parse_datetime(e["start"]["dateTime"]) < window_end  # type: ignore[operator]
                        and _parse_datetime(e["end"]["dateTime"]) > window_start]  # type: ignore[operator]
-        return self._collection(overlapping, call, "event", f"users('{self.emu.user.oid}')/calendarView")
+        from .graph_mailbox import in_preferred_zone
+
+        return self._collection(in_preferred_zone(overlapping, call), call, "event",
+                                f"users('{self.emu.user.oid}')/calendarView")
 
     # ---- handlers: OneDrive ------------------------------------------------------------
 

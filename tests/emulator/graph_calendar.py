@@ -3,7 +3,7 @@
 The seeded events get a `responseStatus` here (two invitations still wait for
 an answer). Free/busy of the seeded people comes from the seeded events they
 attend or organize; any other address is "not found", as in a real tenant.
-Times must be given in UTC: the emulator does not convert time zones.
+Times must be given in UTC; answers follow `Prefer: outlook.timezone` (graph_mailbox.py).
 """
 
 from __future__ import annotations
@@ -149,15 +149,13 @@ class CalendarApi:
                     "start": {"dateTime": data.graph_datetime(begins), "timeZone": "UTC"},
                     "end": {"dateTime": data.graph_datetime(ends), "timeZone": "UTC"},
                 })
+            from .graph_mailbox import in_preferred_zone
+
             value.append({
                 "scheduleId": address,
                 "availabilityView": self._view(items, start, end, interval),
-                "scheduleItems": items,
-                "workingHours": {
-                    "daysOfWeek": ["monday", "tuesday", "wednesday", "thursday", "friday"],
-                    "startTime": "08:00:00.0000000", "endTime": "17:00:00.0000000",
-                    "timeZone": {"name": "UTC"},
-                },
+                "scheduleItems": in_preferred_zone(items, call),
+                "workingHours": self.api.mailbox.working_hours(str(address)),  # each person's own (graph_mailbox.py)
             })
         context = f"{self.api.emu.graph_url}/$metadata#Collection(microsoft.graph.scheduleInformation)"
         return Response.of_json({"@odata.context": context, "value": value}, content_type=GRAPH_JSON)

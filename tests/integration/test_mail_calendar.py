@@ -110,6 +110,7 @@ async def test_calendar_window_details_free_time_and_writes(setup: ServerSetup):
         today = await call(client, "list_events", {"start": day(0).isoformat(), "end": day(1).isoformat()})
         assert [e["subject"] for e in today["events"]] == ["Daily standup", "Design review: Project Falcon", "1:1 with Isaiah"]
         assert today["events"][1]["start"] == (day(0) + timedelta(hours=14)).isoformat()
+        assert today["time_zone"] == "UTC" and today["time_zone_note"] is None  # read from the emulator's mailboxSettings
 
         details = await call(client, "get_event", {"event_id": today["events"][1]["id"]})
         assert [(a["email"], a["response"]) for a in details["attendees"]] == [
