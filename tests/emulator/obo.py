@@ -12,8 +12,8 @@ Checked like Entra: the confidential client's secret or certificate-signed clien
 signature, audience (the API: Application ID URI or client id; AADSTS50013), expiry
 (AADSTS500133), tenant; consent for the downstream scopes (AADSTS65001). The answer is a
 Graph token for the assertion's user (same oid/tid). APIs and extra users are registered
-by the test (`register_api`, `user_token`). Several users: Graph's /me answers for the
-token's `oid` (see `user_for`).
+by the test (`register_api`, `user_token`). Several users: each token's `oid` picks
+that user's Graph data (Emulator.users).
 """
 
 from __future__ import annotations
@@ -61,7 +61,6 @@ class OboGrant:
         self.emu = emu
         self._lock = threading.Lock()
         self.apis: dict[str, ApiRegistration] = {}
-        self.users: dict[str, EmulatorUser] = {}  # oid -> user, besides emu.user
         self.assertions_seen: list[str] = []  # sha256 of each OBO assertion (never the token)
         self.graph_tokens_seen: list[str] = []  # sha256 of each bearer token Graph received
 
@@ -75,8 +74,7 @@ class OboGrant:
         return api
 
     def user_for(self, oid: str | None) -> EmulatorUser:
-        with self._lock:
-            return self.users.get(oid or "", self.emu.user)
+        return next((u for u in self.emu.users if u.oid == oid), self.emu.user)
 
     def user_token(self, api: ApiRegistration, user: EmulatorUser | None = None, *,
                    scopes: tuple[str, ...] = ("user_impersonation",), lifetime: int = 3600,
@@ -89,9 +87,8 @@ class OboGrant:
         `id_token=True`: an ID token for the API's client id instead (no `scp`).
         """
         user = user or self.emu.user
-        if user.oid != self.emu.user.oid:
-            with self._lock:
-                self.users[user.oid] = user
+        if all(u.oid != user.oid for u in self.emu.users):
+            self.emu.users.append(user)  # Graph then answers for this user's own data
         now = int(time.time())
         claims: dict[str, Any] = {
             "aud": audience or (api.client_id if version == "2.0" else api.app_id_uri),
