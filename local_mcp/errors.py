@@ -77,7 +77,8 @@ class DeviceCodePendingError(AuthenticationRequiredError):
     def __init__(self, prompt: DeviceCodePrompt, *, scopes: list[str] | None = None) -> None:
         super().__init__(
             f"Sign-in required: open {prompt.verification_uri} and enter the code {prompt.user_code}. "
-            "Sign-in continues in the background; call the tool again once you have signed in.",
+            "Sign-in continues in the background; call the tool again once you have signed in. "
+            "(Or run `local-mcp login` in a terminal once: it signs in for every client.)",
             scopes=scopes,
         )
         self.prompt = prompt

@@ -139,5 +139,8 @@ def _default_step(error: str) -> str:
     if error == "expired_token":
         return "The device code expired before the sign-in finished; call the tool again for a new code."
     if error == "timeout":
-        return "The sign-in was not completed in time; call sign_in to try again (LOCAL_MCP_SIGN_IN_TIMEOUT sets the limit)."
+        return (
+            "The sign-in was not completed in time; call sign_in to try again (LOCAL_MCP_SIGN_IN_TIMEOUT sets the limit). "
+            "If no browser window appeared, set LOCAL_MCP_AUTH_MODE=device_code to sign in with a code instead."
+        )
     return "Try signing in again; if it keeps failing, run `local-mcp login` in a terminal to see the details."

