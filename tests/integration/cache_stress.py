@@ -84,9 +84,11 @@ def check_cache(cache: Any, cache_dir: Path, emu: Any, *, processes: int = 8) ->
     targets = {entry["target"] for entry in cache.search("AccessToken")}
     for scope in SCOPES[:processes]:
         assert f"{emu.graph_resource}/{scope}" in targets, f"the access token for {scope} was lost: {sorted(targets)}"
-    record = json.loads((cache_dir / "account.json").read_text())
-    assert record["home_account_id"] == accounts[0]["home_account_id"]
-    granted = set(record["granted_scopes"].get(emu.graph_resource, []))
+    from local_mcp.auth.account import AccountStore
+
+    record = AccountStore(cache_dir).load()
+    assert record is not None and record.home_account_id == accounts[0]["home_account_id"]
+    granted = set(record.granted_scopes.get(emu.graph_resource, []))
     assert set(SCOPES[:processes]) <= granted, f"account.json lost granted scopes: {sorted(granted)}"
     leftovers = sorted(p.name for p in cache_dir.iterdir() if p.name.endswith((".lockfile", ".tmp")) or ".corrupt-" in p.name)
     assert leftovers == [], f"left behind: {leftovers}"
