@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from ._common import CURSOR_FIELD, DEFAULT_LIMIT, PageInfo, clamp_limit, graph_tool, iso_utc, truncate
 from ._runtime import run_tool, state_of
+from .personal import refuse_for_personal_account
 
 EntityType = Literal["message", "event", "driveItem"]
 
@@ -153,6 +154,11 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         request = {"entityTypes": [entity_type], "query": {"queryString": words}, "from": offset, "size": size}
 
         async def body() -> SearchResult:
+            if entity_type == "message":
+                await refuse_for_personal_account(
+                    state, scopes, what="Microsoft Search over mail",
+                    instead="Use list_messages (with sender or since) to find the messages instead.",
+                )
             response = await state.graph.request("POST", "/search/query", scopes=scopes, json_body={"requests": [request]})
             payload = response.body if isinstance(response.body, dict) else {}
             containers = [c for r in payload.get("value") or [] for c in (r.get("hitsContainers") or [])]
