@@ -47,6 +47,10 @@ class SearchHit(BaseModel):
     person: str | None = Field(default=None, description="sender (message), organizer (event) or last editor (file)")
     web_url: str | None = None
     size: int | None = Field(default=None, description="bytes (files only)")
+    drive_id: str | None = Field(
+        default=None, description="files only: the drive holding it (yours, a colleague's OneDrive or SharePoint); "
+        "pass it with `id` as get_file / download_file's drive_id and item_id"
+    )
 
 
 class SearchResult(BaseModel):
@@ -109,8 +113,12 @@ def hit(entity_type: str, item: dict[str, Any]) -> SearchHit:
             date=iso_utc(resource.get("start")), person=_name_of(resource.get("organizer")),
             web_url=resource.get("webLink"),
         )
+    # A file hit's hitId is not a driveItem id (Graph docs, *Search OneDrive and SharePoint content*):
+    # only the resource's own id, with its drive, opens the file.
+    parent = found if isinstance(found := resource.get("parentReference"), dict) else {}
     return SearchHit(
-        type="driveItem", id=hit_id, title=resource.get("name"), summary=summary,
+        type="driveItem", id=str(resource.get("id") or ""), drive_id=parent.get("driveId"),
+        title=resource.get("name"), summary=summary,
         date=iso_utc(resource.get("lastModifiedDateTime")),
         person=_name_of(resource.get("lastModifiedBy") or resource.get("createdBy")),
         web_url=resource.get("webUrl"), size=resource.get("size"),
