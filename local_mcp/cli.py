@@ -1,4 +1,4 @@
-"""The `local-mcp` command: serve (the default), login, logout, status.
+"""The `local-mcp` command: serve (the default), login, logout, accounts, status.
 
 Exit codes: 0 success, 1 the operation failed, 2 bad configuration or usage.
 While serving, stdout belongs to MCP; the subcommands write their results to stdout
@@ -28,8 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     for setting in SETTINGS:
         if setting.is_bool:
             group.add_argument(
-                setting.flag, dest=setting.name, action="store_const", const=True, default=argparse.SUPPRESS,
-                help=f"{setting.help} [{setting.env}=1]",
+                setting.flag, dest=setting.name, action="store_const", const=setting.flag_value,
+                default=argparse.SUPPRESS, help=f"{setting.help} [{setting.env}={int(setting.flag_value)}]",
             )
         else:
             group.add_argument(setting.flag, dest=setting.name, default=argparse.SUPPRESS, metavar="VALUE",
@@ -44,11 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"local-mcp {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("serve", parents=[common], help="serve MCP on stdio (the default)")
-    login = commands.add_parser("login", parents=[common], help="sign in from this terminal")
+    login = commands.add_parser("login", parents=[common], help="sign in from this terminal (adds an account)")
     login.add_argument("--scopes", nargs="+", default=["User.Read"], metavar="SCOPE",
                        help="Graph scopes to consent to (default: User.Read)")
-    login.add_argument("--force", action="store_true", help="sign in again even if a token is cached")
-    commands.add_parser("logout", parents=[common], help="remove the account and its tokens from the cache")
+    login.add_argument("--force", action="store_true", help="kept for older scripts: login always asks (it adds an account)")
+    logout = commands.add_parser("logout", parents=[common], help="remove an account (default: the active one) and its tokens")
+    logout.add_argument("--account", metavar="USERNAME", help="username or home account id (see `local-mcp accounts`)")
+    accounts = commands.add_parser("accounts", parents=[common], help="list the signed-in accounts (no network)")
+    accounts.add_argument("--json", action="store_true", help="machine-readable output")
     status = commands.add_parser("status", parents=[common], help="show account, authority and cache (no tokens)")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.add_argument("--permissions", action="store_true", help="list the Graph scopes each tool asks for")
@@ -88,7 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "login":
             return anyio.run(_login, settings, args.scopes, args.force)
         if command == "logout":
-            return anyio.run(_logout, settings)
+            return anyio.run(_logout, settings, args.account)
+        if command == "accounts":
+            from .cli_accounts import list_accounts
+
+            return anyio.run(list_accounts, settings, args.json, _out)
         if getattr(args, "permissions", False):
             return _permissions(settings, args.json)
         return anyio.run(_status, settings, args.json)
@@ -183,7 +190,8 @@ async def _login(settings: Settings, scopes: list[str], force: bool) -> int:
     progress.current_reporter.set(reporter)
     async with TokenProvider(settings) as tokens:
         try:
-            await tokens.sign_in(settings.graph_resource, scopes, force=force)
+            # Adds an account: the identity provider asks which one (a known one just gains the scopes).
+            await tokens.sign_in(settings.graph_resource, scopes, add=True)
         except DeviceCodePendingError as pending_error:
             _err(pending_error.prompt.message)
             pending = tokens.pending_device_flow()
@@ -194,11 +202,16 @@ async def _login(settings: Settings, scopes: list[str], force: bool) -> int:
     return EXIT_OK
 
 
-async def _logout(settings: Settings) -> int:
+async def _logout(settings: Settings, account: str | None = None) -> int:
     from .auth.tokens import TokenProvider
 
+    if account is not None:  # an unknown account: say which are known, before anything is built
+        from .cli_accounts import check_account
+
+        check_account(settings, account)
+
     async with TokenProvider(settings) as tokens:
-        removed = await tokens.sign_out()
+        removed = await tokens.sign_out(account)
     _out(f"Signed out {', '.join(removed)}." if removed else "Nobody was signed in.")
     return EXIT_OK
 
@@ -222,6 +235,8 @@ def _permissions(settings: Settings, as_json: bool) -> int:
             _out(f"  {'':22s} {'':9s} {'or ' + ' '.join(tool.alternative_scopes):40s} (depending on the arguments)")
     _out("  sign_in                account   the scopes it is given                   -")
     _out("  sign_out, auth_status  account   none (local only)                        -")
+    _out("  list_accounts          account   none (local only)                        -")
+    _out("  switch_account         account   none (tokens from the cache)             -")
     return EXIT_OK
 
 
@@ -256,11 +271,15 @@ async def _status(settings: Settings, as_json: bool) -> int:
             "notice": status.cache_notice,
         },
         "granted_scopes": status.granted_scopes,
+        "account_kind": status.account_kind,
+        "tenant_id": status.tenant_id,
+        "accounts_remembered": status.account_count,
     }
     if as_json:
         _out(json.dumps(data, indent=2))
         return EXIT_OK
-    _out(f"Account:     {status.username or 'not signed in'}")
+    _out(f"Account:     {status.username or 'not signed in'}"
+         + (f" ({status.account_kind}, tenant {status.tenant_id}; {status.account_count} signed in)" if status.username else ""))
     _out(f"Authority:   {status.authority}")
     _out(f"Graph:       {settings.graph_url}")
     _out(f"Sign-in:     {status.auth_mode} (now: {status.effective_auth_mode})")

@@ -29,6 +29,8 @@ from .._gc import quiet_gc
 from ..errors import AuthError, CacheUnavailableError, DeviceCodePendingError, DeviceCodePrompt, SignInFailedError
 from . import progress
 from .account import AccountRecord, AccountStore
+from .accounts import AccountBook, pinned_account, refresh_authority, tenant_of
+from .switching import AccountSwitching
 from .cache import CACHE_FILE_NAME, CacheInfo, describe_stuck_lock, open_token_cache
 from .msal_app import HTTP_CACHE_FILE_NAME, PersistentHttpCache, build_public_client
 from .msal_errors import admin_consent_url, first_line, interaction_required, needs_interaction, sign_in_failure
@@ -94,6 +96,9 @@ class AuthStatus:
     pending_sign_in: DeviceCodePrompt | None
     cache_location: str | None = None  # where the tokens are, in words (file, or keyring item)
     cache_notice: str | None = None  # e.g. a corrupt cache was set aside
+    account_kind: str | None = None  # "work or school" or "personal" (a Microsoft account)
+    tenant_id: str | None = None  # the active account's home tenant
+    account_count: int = 0  # accounts remembered (list_accounts shows them)
 
 
 def _is_lock_error(exc: BaseException) -> bool:
@@ -134,7 +139,7 @@ async def in_daemon_thread(blocking: Callable[[], T]) -> T:
     return box["value"]
 
 
-class TokenProvider:
+class TokenProvider(AccountSwitching):
     """Resource-scoped access tokens for the signed-in user. Use as `async with TokenProvider(settings)`."""
 
     def __init__(
@@ -153,8 +158,12 @@ class TokenProvider:
         self._cache_info: CacheInfo | None = None
         self._http_cache: PersistentHttpCache | None = None
         self._store: AccountStore | None = None
-        self._memory: dict[tuple[str, tuple[str, ...]], AccessToken] = {}
-        self._key_locks: dict[tuple[str, tuple[str, ...]], anyio.Lock] = {}
+        # (home account id, (resource, scopes)) -> token: each remembered account has its own.
+        self._memory: dict[tuple[str | None, tuple[str, tuple[str, ...]]], AccessToken] = {}
+        self._key_locks: dict[tuple[str | None, tuple[str, tuple[str, ...]]], anyio.Lock] = {}
+        self._apps: dict[str, Any] = {}  # authority -> MSAL app for refreshes elsewhere (consumers)
+        self._active: str | None = None  # the active account, as last read from the account record
+        self._active_known = False
         self._setup_lock = anyio.Lock()
         self._interaction_lock = anyio.Lock()
         self._pending: PendingDeviceFlow | None = None
@@ -194,43 +203,53 @@ class TokenProvider:
         request = build_token_request(
             resource, scopes, extra_query_params=extra_query_params, extra_body_params=extra_body_params
         )
+        home_id = await self._account_for_call(request.key)
         if claims is None:
-            held = self._memory.get(request.key)
+            held = self._memory.get((home_id, request.key))
             if held is not None and held.valid_for(EXPIRY_MARGIN_SECONDS):
                 return held
-        lock = self._key_locks.setdefault(request.key, anyio.Lock())
+        lock = self._key_locks.setdefault((home_id, request.key), anyio.Lock())
         async with lock:
             if claims is None:  # another caller may have refreshed it while we waited
-                held = self._memory.get(request.key)
+                held = self._memory.get((home_id, request.key))
                 if held is not None and held.valid_for(EXPIRY_MARGIN_SECONDS):
                     return held
             await self._ensure_app()
-            result = await self._in_thread(self._silent_blocking, request, claims)
+            result = await self._in_thread(self._silent_blocking, request, claims, home_id)
             if result is not None and "access_token" in result:
-                return await self._accept(result, request, interactive=False)
+                return await self._accept(result, request, interactive=False, home_id=home_id)
             if result is not None and not needs_interaction(result):
                 raise sign_in_failure(result, action="Refreshing the access token", consent_url=self._consent_url(request))
             if not interactive:
                 raise interaction_required(
                     result or {}, scopes=list(request.scopes), claims=claims, consent_url=self._consent_url(request)
                 )
-            return await self._interact(request, claims)
+            return await self._interact(request, claims, home_id=home_id)
 
-    async def sign_in(self, resource: str, scopes: Iterable[str], *, force: bool = False) -> AccessToken:
-        """Sign in now (or add consent for more scopes). `force` skips the cache (switch account)."""
+    async def sign_in(self, resource: str, scopes: Iterable[str], *, force: bool = False, add: bool = False) -> AccessToken:
+        """Sign in now (or add consent for more scopes). `force` skips the cache (same account, asked
+        again); `add` signs in one more account (no login hint, the user picks one) and makes it active."""
+        if add:
+            pinned_account.set(None)
+            request = build_token_request(resource, scopes)
+            await self._ensure_app()
+            return await self._interact(request, None, try_silent_first=False, home_id=None)
         if not force:
             return await self.get_token(resource, scopes)
         request = build_token_request(resource, scopes)
+        home_id = await self._account_for_call(request.key)
         await self._ensure_app()
-        return await self._interact(request, None, try_silent_first=False)
+        return await self._interact(request, None, try_silent_first=False, home_id=home_id)
 
-    async def sign_out(self) -> list[str]:
-        """Remove the signed-in account and its tokens from the cache. Returns the usernames removed."""
+    async def sign_out(self, account: str | None = None) -> list[str]:
+        """Remove one account (default: the active one) and its tokens from the cache. Returns the usernames removed."""
+        if account is not None:  # an unknown account is an error before MSAL is built (no network)
+            self.resolve_account(await self._in_thread(self._load_book), account)
         await self._ensure_app()
-        removed = await self._in_thread(self._sign_out_blocking)
-        self._memory.clear()
+        removed = await self._in_thread(self._sign_out_blocking, account)
+        self._forget_accounts([home_id for home_id, _ in removed])
         self._abort_pending()
-        return removed
+        return [username for _, username in removed]
 
     async def home_tenant(self) -> str | None:
         """The signed-in account's home tenant id (from MSAL's home_account_id "<oid>.<tid>"), or None."""
@@ -272,7 +291,8 @@ class TokenProvider:
             await self._ensure_cache()
         except CacheUnavailableError as exc:
             problem = str(exc)
-        record = await self._in_thread(self._load_record)
+        book = await self._in_thread(self._load_book)
+        record = book.active_record()
         info = self._cache_info
         try:
             effective = effective_mode(self.settings)
@@ -292,6 +312,9 @@ class TokenProvider:
             pending_sign_in=pending.prompt if (pending := self.pending_device_flow()) else None,
             cache_location=info.location if info else None,
             cache_notice=info.notices[-1] if info and info.notices else None,
+            account_kind=self.kind_of(record) if record else None,
+            tenant_id=(record.tenant_id or tenant_of(record.home_account_id)) if record else None,
+            account_count=len(book.accounts),
         )
 
     # ----- building MSAL lazily --------------------------------------------------------------------
@@ -331,20 +354,23 @@ class TokenProvider:
 
     # ----- silent ----------------------------------------------------------------------------------
 
-    def _silent_blocking(self, request: TokenRequest, claims: str | None) -> dict[str, Any] | None:
+    def _silent_blocking(
+        self, request: TokenRequest, claims: str | None, home_id: str | None = None
+    ) -> dict[str, Any] | None:
         # msal-extensions gives up on the cache lock after ~5 s. Several local-mcp processes
         # refreshing at once can hold it that long in turn (a keyring write takes a while), so a
         # busy lock is waited for a few more rounds before it becomes an error. Silent only:
         # repeating a refresh is harmless, repeating a sign-in is not.
         for attempt in range(1, LOCK_ATTEMPTS + 1):
             try:
-                account = self._find_account_blocking()
+                account = self._find_account_blocking(home_id)
                 if account is None:
                     return None
                 kwargs: dict[str, Any] = {"claims_challenge": claims}
                 if request.extra_body_params:
                     kwargs["data"] = dict(request.extra_body_params)
-                result = self._app.acquire_token_silent_with_error(request.msal_scopes, account, **kwargs)
+                app = self._refresh_app_blocking(account.get("home_account_id"))
+                result = app.acquire_token_silent_with_error(request.msal_scopes, account, **kwargs)
                 break
             except Exception as exc:
                 if not _is_lock_error(exc) or attempt == LOCK_ATTEMPTS:
@@ -355,9 +381,11 @@ class TokenProvider:
             self._http_cache.save_if_changed()
         return result
 
-    def _find_account_blocking(self) -> dict[str, Any] | None:
-        record = self._load_record()
+    def _find_account_blocking(self, home_id: str | None = None) -> dict[str, Any] | None:
         accounts = self._app.get_accounts()
+        if home_id is not None:
+            return next((a for a in accounts if a.get("home_account_id") == home_id), None)
+        record = self._load_record()
         if record is not None:
             for account in accounts:
                 if account.get("home_account_id") == record.home_account_id:
@@ -369,17 +397,21 @@ class TokenProvider:
 
     # ----- interactive -----------------------------------------------------------------------------
 
-    async def _interact(self, request: TokenRequest, claims: str | None, *, try_silent_first: bool = True) -> AccessToken:
+    async def _interact(
+        self, request: TokenRequest, claims: str | None, *, try_silent_first: bool = True, home_id: str | None = None
+    ) -> AccessToken:
         async with self._interaction_lock:
             if try_silent_first and claims is None:
                 # Whoever held the lock before us may have just signed in with these scopes.
-                result = await self._in_thread(self._silent_blocking, request, None)
+                result = await self._in_thread(self._silent_blocking, request, None, home_id)
                 if result is not None and "access_token" in result:
-                    return await self._accept(result, request, interactive=False)
+                    return await self._accept(result, request, interactive=False, home_id=home_id)
             mode = effective_mode(self.settings)
             if mode == "device_code":
                 return await self._device_code(request, claims)
-            record = await self._in_thread(self._load_record)
+            # The account this call works with is hinted; adding an account (home_id None) hints nobody.
+            book = await self._in_thread(self._load_book)
+            record = book.get(home_id) if home_id is not None else None
             blocking = functools.partial(
                 sign_in_interactively,
                 self._app,
@@ -466,43 +498,61 @@ class TokenProvider:
 
     # ----- after success -------------------------------------------------------------------------
 
-    async def _accept(self, result: dict[str, Any], request: TokenRequest, *, interactive: bool) -> AccessToken:
+    async def _accept(
+        self, result: dict[str, Any], request: TokenRequest, *, interactive: bool, home_id: str | None = None
+    ) -> AccessToken:
         token = AccessToken(
             token=result["access_token"],
             expires_on=time.time() + int(result.get("expires_in") or 0),
             resource=request.resource,
             scopes=request.scopes,
         )
-        self._memory[request.key] = token
         granted = short_names(str(result.get("scope") or " ".join(request.msal_scopes)).split())
-        await self._in_thread(self._remember_blocking, result, request.resource, granted, interactive)
+        home_id = await self._in_thread(self._remember_blocking, result, request.resource, granted, interactive, home_id)
+        self._memory[(home_id, request.key)] = token
+        if interactive and home_id is not None:  # the account just signed in is the active one now
+            self._active, self._active_known = home_id, True
+            pinned_account.set(home_id)
         return token
 
-    def _remember_blocking(self, result: dict[str, Any], resource: str, granted: list[str], interactive: bool) -> None:
+    def _remember_blocking(
+        self, result: dict[str, Any], resource: str, granted: list[str], interactive: bool, home_id: str | None = None
+    ) -> str | None:
+        """Record the scopes granted to the account the token is for; returns its home account id."""
         if self._http_cache is not None:
             self._http_cache.save_if_changed()
         claims = result.get("id_token_claims") or {}
         account = self._account_for_claims(claims) if interactive else None
+        owner = home_id
 
-        def change(record: AccountRecord | None) -> AccountRecord | None:
-            nonlocal account
-            if record is None and account is None:
+        def change(book: AccountBook) -> bool:
+            nonlocal account, owner
+            target = book.get(home_id) if not interactive and home_id is not None else None
+            if target is not None:
+                return target.grant(resource, granted)
+            if not interactive and book.accounts:
+                return False  # a refresh for an account removed meanwhile: nothing to record
+            if account is None:
                 account = self._account_for_claims(claims)
-            if account is not None and (record is None or record.home_account_id != account["home_account_id"]):
+            if account is None:
+                return False
+            owner = str(account["home_account_id"])
+            record = book.get(owner)
+            if record is None:
                 record = AccountRecord(
-                    home_account_id=account["home_account_id"],
+                    home_account_id=owner,
                     username=account.get("username") or claims.get("preferred_username") or "",
                     authority=self.settings.authority,
+                    tenant_id=str(claims.get("tid") or account.get("realm") or tenant_of(owner)),
                 )
                 logger.info("Signed in as %s", record.username)
-                record.grant(resource, granted)
-                return record
-            if record is not None and record.grant(resource, granted):
-                return record
-            return None
+            record.grant(resource, granted)
+            book.upsert(record, make_active=True)
+            return True
 
         # Under the record's lock: several processes refreshing at once must not drop each other's scopes.
-        self._account_store().update(change)
+        self._account_store().update_book(change)
+        return owner
 
     def _account_for_claims(self, claims: Mapping[str, Any]) -> dict[str, Any] | None:
         accounts = self._app.get_accounts()
@@ -515,14 +565,21 @@ class TokenProvider:
                 return account
         return accounts[0] if len(accounts) == 1 else None
 
-    def _sign_out_blocking(self) -> list[str]:
-        record = self._load_record()
+    def _sign_out_blocking(self, key: str | None = None) -> list[tuple[str, str]]:
+        """Remove one account (by username or home account id; default the active one) and its tokens."""
+        book = self._load_book()
+        record = self.resolve_account(book, key) if key is not None else book.active_record()
         removed = []
         for account in self._app.get_accounts():
             if record is None or account.get("home_account_id") == record.home_account_id:
                 self._app.remove_account(account)
-                removed.append(str(account.get("username") or ""))
-        self._account_store().clear()
+                removed.append((str(account.get("home_account_id")), str(account.get("username") or "")))
+        if record is None:
+            self._account_store().clear()
+            return removed
+        if not removed:  # remembered, but its tokens were already gone from the cache
+            removed.append((record.home_account_id, record.username))
+        self._account_store().update_book(lambda b: b.remove(record.home_account_id) is not None)
         return removed
 
     # ----- the account record ----------------------------------------------------------------------
@@ -535,6 +592,23 @@ class TokenProvider:
     def _load_record(self) -> AccountRecord | None:
         # Read each time (only on a memory miss): another process or `local-mcp login` may have changed it.
         return self._account_store().load()
+
+    def _load_book(self) -> AccountBook:
+        return self._account_store().load_book()
+
+    def _refresh_app_blocking(self, home_id: str | None) -> Any:
+        """The MSAL app whose authority refreshes this account: a personal account on `common` uses `consumers`."""
+        authority = refresh_authority(self.settings.authority, self._load_book().get(home_id))
+        if authority == self.settings.authority:
+            return self._app
+        app = self._apps.get(authority)
+        if app is None:
+            use_broker = effective_mode(self.settings) == "broker" if self.settings.auth_mode in ("auto", "broker") else False
+            factory = self._app_factory or functools.partial(build_public_client, use_broker=use_broker)
+            app = self._apps[authority] = factory(
+                self.settings.with_changes(authority=authority), self._token_cache, self._http_cache
+            )
+        return app
 
     # ----- threads and error translation -----------------------------------------------------------
 

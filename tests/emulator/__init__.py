@@ -14,7 +14,7 @@ $BROWSER), or with the device code flow (`emu.approve_device_code`).
 `python -m tests.emulator` runs it as a separate process.
 """
 
-from .model import GRAPH_APP_ID, EmulatorUser
+from .model import GRAPH_APP_ID, MSA_TENANT_ID, EmulatorUser
 from .server import Emulator
 
-__all__ = ["Emulator", "EmulatorUser", "GRAPH_APP_ID"]
+__all__ = ["Emulator", "EmulatorUser", "GRAPH_APP_ID", "MSA_TENANT_ID"]

@@ -59,6 +59,8 @@ class _FormParser(HTMLParser):
             self.action = attributes.get("action", "")
             self.method = attributes.get("method", "get").lower()
         elif tag == "input" and self._in_form and attributes.get("name") and attributes.get("type") != "submit":
+            if attributes.get("type") == "radio" and "checked" not in attributes:
+                return  # an account picker: the user clicks the highlighted (checked) account
             self.fields[attributes["name"]] = attributes.get("value", "")
 
     def handle_endtag(self, tag: str) -> None:
@@ -121,15 +123,28 @@ def sign_in(url: str) -> int:
                 return 0
             continue
         break
-    form = _FormParser()
-    form.feed(text)
-    if form.action is None:
-        _log(f"no form in the response (HTTP {status}): {text[:300]!r}")
-        return 1
-    if form.method != "post":
-        _log(f"unexpected form method {form.method!r}")
-        return 1
-    _post_form(opener, urljoin(url, form.action), form.fields)
+    for _ in range(3):  # an account picker (a form back to the identity provider), then the form_post
+        form = _FormParser()
+        form.feed(text)
+        if form.action is None:
+            _log(f"no form in the response (HTTP {status}): {text[:300]!r}")
+            return 1
+        if form.method != "post":
+            _log(f"unexpected form method {form.method!r}")
+            return 1
+        action = urljoin(url, form.action)
+        if not action.startswith("https://"):
+            break
+        request = urllib.request.Request(action, data=urlencode(form.fields).encode("ascii"), method="POST",
+                                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+        try:
+            with opener.open(request, timeout=15) as response:
+                status, text = response.status, response.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as exc:
+            status, text = exc.code, exc.read().decode("utf-8", "replace")
+        _log(f"picked account {form.fields.get('account')!r} -> HTTP {status}")
+        url = action
+    _post_form(opener, action, form.fields)
     return 0
 
 

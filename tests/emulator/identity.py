@@ -1,8 +1,9 @@
 """Microsoft Entra ID v2.0 endpoints, just enough for MSAL's public-client flows.
 
 Routes live under /<tenant>/... and any tenant segment is accepted (a GUID,
-"organizations", "common", ...): every sign-in resolves to the emulator's one
-user and tenant. Error bodies copy Entra's shape (error, error_description
+"organizations", "common", ...). Who signs in: the user named by `login_hint`,
+else with `prompt=select_account` the one picked on an account picker page
+(`Emulator.choose_account`), else the browser's session (the last one signed in). Error bodies copy Entra's shape (error, error_description
 starting with "AADSTSnnnn:", error_codes, trace_id, correlation_id, ...)
 because MSAL and apps surface those fields to users.
 """
@@ -23,7 +24,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
-from .model import GRAPH_APP_ID, Fault
+from .model import GRAPH_APP_ID, EmulatorUser, Fault
 from .tokens import b64url, b64url_json
 from .web import Request, Response
 
@@ -70,9 +71,10 @@ AADSTS: dict[str, tuple[int, str]] = {
 class OAuthError(Exception):
     """Raised inside a handler; rendered as an Entra-style OAuth error body."""
 
-    def __init__(self, error: str, aadsts: int, message: str, status: int = 400) -> None:
+    def __init__(self, error: str, aadsts: int, message: str, status: int = 400, suberror: str | None = None) -> None:
         super().__init__(f"{error}: AADSTS{aadsts}: {message}")
         self.error, self.aadsts, self.message, self.status = error, aadsts, message, status
+        self.suberror = suberror  # e.g. "bad_token"; Entra sends it next to invalid_grant
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,8 @@ def resolve_scopes(requested: list[str]) -> ScopeGrant:
 
 @dataclass
 class _AuthCode:
+    user: EmulatorUser
+    tenant: str  # the authority's tenant segment the sign-in went through (a GUID, "common", ...)
     client_id: str
     redirect_uri: str
     scopes: list[str]
@@ -126,6 +130,8 @@ class _RefreshGrant:
     client_id: str
     scopes: list[str]
     revoked: bool = False
+    user: EmulatorUser | None = None
+    tenant: str = ""  # where it was issued
 
 
 @dataclass
@@ -136,6 +142,8 @@ class _DeviceAuthorization:
     claims: str | None
     expires_at: float
     status: str = "pending"  # -> "approved" | "denied" -> "redeemed"
+    user: EmulatorUser | None = None  # who approved it
+    tenant: str = ""
 
 
 @dataclass(frozen=True)
@@ -192,6 +200,9 @@ class IdentityProvider:
         self._device_codes: dict[str, _DeviceAuthorization] = {}
         self._user_codes: dict[str, str] = {}  # normalized user code -> device code
         self._deny_next_authorize = False
+        self._next_account: str | None = None  # email picked at the next account picker
+        self._session_user: EmulatorUser | None = None  # the browser's signed-in session
+        self.token_tenants: list[str] = []  # the tenant segment of each token request, in order
         tenant = r"^/(?P<tenant>[^/]+)"
         self.routes = [
             _Route(("GET",), re.compile(tenant + r"/v2\.0/\.well-known/openid-configuration$"),
@@ -200,6 +211,7 @@ class IdentityProvider:
             _Route(("GET",), re.compile(r"^/common/discovery/instance$"),
                    "instance_discovery", self.instance_discovery),
             _Route(("GET", "POST"), re.compile(tenant + r"/oauth2/v2\.0/authorize$"), "authorize", self.authorize),
+            _Route(("POST",), re.compile(tenant + r"/oauth2/v2\.0/authorize/pick$"), "account_picker", self.authorize),
             _Route(("POST",), re.compile(tenant + r"/oauth2/v2\.0/token$"), "token", self.token),
             _Route(("POST",), re.compile(tenant + r"/oauth2/v2\.0/devicecode$"), "devicecode", self.devicecode),
             _Route(("GET", "POST"), re.compile(r"^/devicelogin$"), "device_verify", self.device_verify),
@@ -235,6 +247,20 @@ class IdentityProvider:
         with self._lock:
             self._deny_next_authorize = True
 
+    def choose_next_account(self, email: str) -> None:
+        with self._lock:
+            self._next_account = email
+
+    def session_user(self) -> EmulatorUser:
+        with self._lock:
+            return self._session_user or self.emu.user
+
+    def _picked_user(self) -> EmulatorUser:
+        """Who the user picks: the queued choice, else the account the browser is signed in to."""
+        with self._lock:
+            email, self._next_account = self._next_account, None
+        return (self.emu.user_by_email(email) if email else None) or self.session_user()
+
     def set_device_code_status(self, user_code: str, status: str) -> None:
         """What the user does at the verification page: approve or deny."""
         with self._lock:
@@ -245,22 +271,25 @@ class IdentityProvider:
             if time.time() > auth.expires_at:
                 raise ValueError(f"user code {user_code!r} has expired")
             auth.status = status
+        if status == "approved":
+            auth.user = self._picked_user()
         if status == "approved":  # the user signed in interactively
             self.emu.stop_withholding()
 
     def mint_access_token(self, client_id: str, scopes: list[str], lifetime: int,
-                          claims: str | None = None, omit: frozenset[str] = frozenset()) -> tuple[str, ScopeGrant]:
+                          claims: str | None = None, omit: frozenset[str] = frozenset(),
+                          user: EmulatorUser | None = None) -> tuple[str, ScopeGrant]:
         """`omit`: lower-cased permissions left out of `scp` (the response's `scope` still echoes them)."""
         grant = resolve_scopes(scopes)
         self.emu.claims_seen.append(claims)  # what the client sent as `claims` (CAE, capabilities)
-        user, now = self.emu.user, int(time.time())
+        user, now = user or self.emu.user, int(time.time())
         payload: dict[str, object] = {
-            "aud": grant.audience, "iss": self.emu.issuer,
+            "aud": grant.audience, "iss": self._issuer(user),
             "iat": now, "nbf": now - NBF_BACKDATE, "exp": now + lifetime,
             "azp": client_id, "azpacr": "0", "appid": client_id,
             "name": user.name, "given_name": user.given_name, "family_name": user.surname,
             "oid": user.oid, "preferred_username": user.email,
-            "scp": " ".join(s for s in grant.scp if s.lower() not in omit), "sub": self._pairwise_sub(client_id),
+            "scp": " ".join(s for s in grant.scp if s.lower() not in omit), "sub": self._pairwise_sub(client_id, user),
             "tid": user.tid, "uti": secrets.token_urlsafe(16), "ver": "2.0",
         }
         capabilities = _client_capabilities(claims)
@@ -350,14 +379,21 @@ class IdentityProvider:
             error = ("unsupported_response_type", 700054,
                      f"response_type '{params.get('response_type')}' is not enabled for the application.")
 
+        user = self.emu.user_by_email(params.get("login_hint") or "") or (
+            self.emu.user_by_email(params["account"]) if params.get("account") else None)
+        if not error and user is None and params.get("prompt") == "select_account" and len(self.emu.users) > 1:
+            return Response.of_html(self._account_picker(req, params))
+        user = user or self.session_user()
+
         fields: dict[str, str] = {}
         if error:
             fields.update(error=error[0], error_description=f"AADSTS{error[1]}: {error[2]}")
         else:
             code = "1.AEMU" + secrets.token_urlsafe(48)
             with self._lock:
+                self._session_user = user
                 self._codes[code] = _AuthCode(
-                    client_id=client_id, redirect_uri=redirect_uri,
+                    user=user, tenant=m["tenant"], client_id=client_id, redirect_uri=redirect_uri,
                     scopes=params.get("scope", "").split(),
                     code_challenge=params.get("code_challenge"),
                     code_challenge_method=params.get("code_challenge_method"),
@@ -367,7 +403,7 @@ class IdentityProvider:
             fields["code"] = code
             self.emu.stop_withholding()  # an interactive sign-in consents again
             # MSAL asks for client_info=1 and uses it for routing hints.
-            fields["client_info"] = self._client_info()
+            fields["client_info"] = self._client_info(user)
         if "state" in params:
             fields["state"] = params["state"]
         if not error:
@@ -378,6 +414,22 @@ class IdentityProvider:
             return Response.of_html(autosubmit_form(redirect_uri, fields))
         separator = "#" if mode == "fragment" else ("&" if "?" in redirect_uri else "?")
         return Response.redirect(redirect_uri + separator + urlencode(fields))
+
+    def _account_picker(self, req: Request, params: dict[str, str]) -> str:
+        """Entra's "Pick an account" page: one radio per account, the one the user will pick checked.
+
+        Submitting it POSTs the original authorize parameters back with `account`.
+        """
+        picked = self._picked_user()
+        hidden = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}" />'
+                         for k, v in params.items() if k not in ("account", "prompt"))
+        radios = "".join(
+            f'<label><input type="radio" name="account" value="{html.escape(u.email)}"'
+            f'{" checked" if u.oid == picked.oid else ""} />{html.escape(u.name)} ({html.escape(u.email)})</label><br />'
+            for u in self.emu.users)
+        action = html.escape(f"{self.emu.base_url}{req.path}/pick")
+        return _page("Pick an account", f'<form method="POST" action="{action}">{hidden}{radios}'
+                     '<input type="submit" value="Next" /></form>')
 
     def end_session(self, req: Request, m: re.Match[str]) -> Response:
         target = req.query.get("post_logout_redirect_uri")
@@ -448,6 +500,8 @@ class IdentityProvider:
         grant_type = form.get("grant_type", "")
         grant_name = _GRANT_NAMES.get(grant_type, grant_type or "missing")
         self.emu.count(f"token.{grant_name}")
+        with self._lock:
+            self.token_tenants.append(m["tenant"])
         if fault := self.emu.take_fault(f"token.{grant_name}", "token"):
             return self._fault_response(req, fault)
         try:
@@ -455,9 +509,9 @@ class IdentityProvider:
             if grant_type == "authorization_code":
                 return self._redeem_code(client_id, form)
             if grant_type == "refresh_token":
-                return self._redeem_refresh_token(client_id, form)
+                return self._redeem_refresh_token(client_id, form, m["tenant"])
             if grant_type == DEVICE_FLOW_GRANT:
-                return self._redeem_device_code(client_id, form)
+                return self._redeem_device_code(client_id, form, m["tenant"])
             if not grant_type:
                 raise OAuthError("invalid_request", *AADSTS["invalid_request"])
             raise OAuthError("unsupported_grant_type", 70003,
@@ -489,9 +543,10 @@ class IdentityProvider:
             raise OAuthError("invalid_grant", 501481, "The Code_Verifier does not match the code_challenge "
                              "supplied in the authorization request.")
         scopes = form.get("scope", "").split() or auth.scopes
-        return self._issue(client_id, scopes, nonce=auth.nonce, claims=form.get("claims") or auth.claims)
+        return self._issue(client_id, scopes, nonce=auth.nonce, claims=form.get("claims") or auth.claims,
+                           user=auth.user, tenant=auth.tenant)
 
-    def _redeem_refresh_token(self, client_id: str, form: dict[str, str]) -> Response:
+    def _redeem_refresh_token(self, client_id: str, form: dict[str, str], tenant: str = "") -> Response:
         with self._lock:
             grant = self._refresh_tokens.get(form.get("refresh_token", ""))
         if grant is None:
@@ -502,11 +557,17 @@ class IdentityProvider:
         if grant.client_id != client_id:
             raise OAuthError("invalid_grant", 70000, "Provided grant is invalid or malformed: the refresh "
                              "token was issued to a different client.")
+        if grant.user is not None and grant.user.is_personal and grant.tenant.lower() == tenant.lower() == "common":
+            # Reported against Entra (2026): a personal account's refresh token issued through /common
+            # is rejected at its first refresh on /common, while /consumers keeps refreshing
+            # (github.com/Softeria/ms-365-mcp-server issue 522 and pull request 528).
+            raise OAuthError("invalid_grant", 70000, "The user could not be authenticated as the grant is "
+                             "expired. The user must sign in again.", suberror="bad_token")
         # Entra refresh tokens are not bound to a resource: any scope may be asked for.
         scopes = form.get("scope", "").split() or grant.scopes
-        return self._issue(client_id, scopes, claims=form.get("claims"))
+        return self._issue(client_id, scopes, claims=form.get("claims"), user=grant.user, tenant=grant.tenant)
 
-    def _redeem_device_code(self, client_id: str, form: dict[str, str]) -> Response:
+    def _redeem_device_code(self, client_id: str, form: dict[str, str], tenant: str = "") -> Response:
         with self._lock:
             auth = self._device_codes.get(form.get("device_code", ""))
             status = auth.status if auth else None
@@ -526,12 +587,14 @@ class IdentityProvider:
         if status == "redeemed":
             raise OAuthError("invalid_grant", 70000, "Provided grant is invalid or malformed: the "
                              "device code was already redeemed.")
-        return self._issue(auth.client_id, auth.scopes, claims=form.get("claims") or auth.claims)
+        return self._issue(auth.client_id, auth.scopes, claims=form.get("claims") or auth.claims,
+                           user=auth.user, tenant=tenant)
 
     def _issue(self, client_id: str, scopes: list[str], *, nonce: str | None = None,
-               claims: str | None = None) -> Response:
+               claims: str | None = None, user: EmulatorUser | None = None, tenant: str = "") -> Response:
         lifetime = int(self.emu.token_lifetime)
-        access_token, grant = self.mint_access_token(client_id, scopes, lifetime, claims, self.emu.withheld())
+        user = user or self.emu.user
+        access_token, grant = self.mint_access_token(client_id, scopes, lifetime, claims, self.emu.withheld(), user)
         body: dict[str, object] = {
             "token_type": "Bearer",
             # Echo the requested scopes verbatim: MSAL caches the token under
@@ -541,26 +604,26 @@ class IdentityProvider:
             "ext_expires_in": lifetime,
             "access_token": access_token,
             # Without client_info MSAL cannot build an account (get_accounts() is empty).
-            "client_info": self._client_info(),
+            "client_info": self._client_info(user),
         }
         if "offline_access" in scopes:
             refresh_token = "0.AEMU" + secrets.token_urlsafe(64)
             with self._lock:
-                self._refresh_tokens[refresh_token] = _RefreshGrant(client_id, list(scopes))
+                self._refresh_tokens[refresh_token] = _RefreshGrant(client_id, list(scopes), user=user, tenant=tenant)
             body["refresh_token"] = refresh_token
         if "openid" in scopes:
-            body["id_token"] = self._id_token(client_id, nonce, with_email="email" in scopes)
+            body["id_token"] = self._id_token(client_id, nonce, with_email="email" in scopes, user=user)
         return Response.of_json(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     # ---- helpers ----------------------------------------------------------------
 
-    def _id_token(self, client_id: str, nonce: str | None, with_email: bool) -> str:
-        user, now = self.emu.user, int(time.time())
+    def _id_token(self, client_id: str, nonce: str | None, with_email: bool, user: EmulatorUser | None = None) -> str:
+        user, now = user or self.emu.user, int(time.time())
         claims: dict[str, object] = {
-            "aud": client_id, "iss": self.emu.issuer,
+            "aud": client_id, "iss": self._issuer(user),
             "iat": now, "nbf": now - NBF_BACKDATE, "exp": now + ID_TOKEN_LIFETIME,
             "name": user.name, "oid": user.oid, "preferred_username": user.email,
-            "sub": self._pairwise_sub(client_id), "tid": user.tid,
+            "sub": self._pairwise_sub(client_id, user), "tid": user.tid,
             "uti": secrets.token_urlsafe(16), "ver": "2.0",
         }
         if nonce:
@@ -569,12 +632,18 @@ class IdentityProvider:
             claims["email"] = user.email
         return self.emu.key.sign(claims)
 
-    def _client_info(self) -> str:
-        return b64url_json({"uid": self.emu.user.oid, "utid": self.emu.user.tid})
+    def _client_info(self, user: EmulatorUser | None = None) -> str:
+        user = user or self.emu.user
+        return b64url_json({"uid": user.oid, "utid": user.tid})
 
-    def _pairwise_sub(self, client_id: str) -> str:
+    def _issuer(self, user: EmulatorUser) -> str:
+        # Entra's `iss` names the user's own tenant (for personal accounts the MSA tenant).
+        return self.emu.issuer if user.oid == self.emu.user.oid else f"{self.emu.base_url}/{user.tid}/v2.0"
+
+    def _pairwise_sub(self, client_id: str, user: EmulatorUser | None = None) -> str:
         # Entra's `sub` is unique per user *and* app; `oid` is the stable user id.
-        return b64url(hashlib.sha256(f"{self.emu.user.oid}|{client_id}".encode()).digest())
+        oid = (user or self.emu.user).oid
+        return b64url(hashlib.sha256(f"{oid}|{client_id}".encode()).digest())
 
     def _check_client(self, client_id: str | None) -> str:
         if not client_id:
@@ -590,7 +659,9 @@ class IdentityProvider:
         trace_id = str(uuid.uuid4())
         correlation_id = req.headers.get("client-request-id") or str(uuid.uuid4())
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+        extra = {"suberror": exc.suberror} if exc.suberror else {}
         return Response.of_json({
+            **extra,
             "error": exc.error,
             "error_description": (f"AADSTS{exc.aadsts}: {exc.message} Trace ID: {trace_id} "
                                   f"Correlation ID: {correlation_id} Timestamp: {stamp}"),

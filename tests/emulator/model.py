@@ -11,11 +11,14 @@ GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 DEFAULT_CLIENT_ID = "5b1d4a3e-7c2f-4e8a-9d61-0c3f2a9b8e17"
 DEFAULT_OID = "8f2c6d1e-4b7a-4c3d-9e5f-1a2b3c4d5e6f"
 DEFAULT_TID = "72f988bf-0000-4e6a-8c1d-5e0f4a3b2c19"
+# The tenant of every personal Microsoft account (MSA) in Entra ID: the `tid` of their tokens
+# (Microsoft identity platform docs, "ID token claims reference": tid).
+MSA_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
 
 
 @dataclass(frozen=True)
 class EmulatorUser:
-    """The one signed-in user. Every sign-in succeeds as this user."""
+    """A user of the emulator. The first one is `Emulator.user`; more come from `Emulator(users=...)`."""
 
     name: str = "Adele Vance"
     email: str = "adele@contoso.example"
@@ -26,6 +29,11 @@ class EmulatorUser:
     business_phones: tuple[str, ...] = ("+1 425 555 0109",)
     mobile_phone: str | None = None
     preferred_language: str = "en-US"
+
+    @property
+    def is_personal(self) -> bool:
+        """A personal Microsoft account (outlook.com, hotmail.com, ...), not a work or school one."""
+        return self.tid == MSA_TENANT_ID
 
     @property
     def given_name(self) -> str:

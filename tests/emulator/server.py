@@ -23,7 +23,7 @@ import trustme
 
 from .graph import GraphApi
 from .identity import IdentityProvider, OAuthError
-from .model import DEFAULT_CLIENT_ID, GRAPH_APP_ID, EmulatorUser, Fault
+from .model import DEFAULT_CLIENT_ID, GRAPH_APP_ID, MSA_TENANT_ID, EmulatorUser, Fault
 from .tokens import SigningKey
 from .web import HTTPSServer, Request, Response
 
@@ -47,8 +47,11 @@ class Emulator:
         client_id: str = DEFAULT_CLIENT_ID,
         strict_client_id: bool = False,
         port: int = 0,
+        users: Sequence[EmulatorUser] = (),
     ) -> None:
         self.user = user or EmulatorUser()
+        # Everyone who can sign in: `user` first (the browser's signed-in session), then `users`.
+        self.users: list[EmulatorUser] = [self.user, *(u for u in users if u.oid != self.user.oid)]
         self.token_lifetime = token_lifetime  # expires_in of access tokens issued from now on
         self.device_code_interval = device_code_interval
         self.device_code_lifetime = device_code_lifetime
@@ -70,6 +73,7 @@ class Emulator:
         self._ca_bundle: str | None = None
         self.identity = IdentityProvider(self)
         self.graph = GraphApi(self)
+        self._graphs: dict[str, GraphApi] = {self.user.oid: self.graph}  # oid -> that user's mailbox etc.
 
     # ---- lifecycle ---------------------------------------------------------
 
@@ -210,9 +214,29 @@ class Emulator:
         """Every refresh token issued so far now fails with invalid_grant (AADSTS50173)."""
         self.identity.revoke_refresh_tokens()
 
-    def approve_device_code(self, user_code: str) -> None:
-        """What the user does by entering `user_code` at the verification page."""
+    def approve_device_code(self, user_code: str, account: str | None = None) -> None:
+        """What the user does by entering `user_code` at the verification page (as `account`, an email)."""
+        if account is not None:
+            self.choose_account(account)
         self.identity.set_device_code_status(user_code, "approved")
+
+    def user_by_email(self, email: str) -> EmulatorUser | None:
+        wanted = email.strip().lower()
+        return next((u for u in self.users if u.email.lower() == wanted), None)
+
+    def choose_account(self, email: str) -> None:
+        """The account the user picks at the next account picker (prompt=select_account) or device code."""
+        if self.user_by_email(email) is None:
+            raise ValueError(f"no emulator user {email!r}")
+        self.identity.choose_next_account(email)
+
+    def graph_of(self, user: EmulatorUser) -> GraphApi:
+        """The Graph data (mail, calendar, files) of `user`; built on first use."""
+        with self._lock:
+            api = self._graphs.get(user.oid)
+            if api is None:
+                api = self._graphs[user.oid] = GraphApi(_UserView(self, user))  # type: ignore[arg-type]
+            return api
 
     def deny_device_code(self, user_code: str) -> None:
         """The user declines: polling then gets authorization_declined."""
@@ -255,11 +279,13 @@ class Emulator:
 
     def handle(self, req: Request) -> Response:
         if req.path == GraphApi.PREFIX or req.path.startswith(GraphApi.PREFIX + "/"):
-            return self.graph.handle(req)
+            return self._graph_for(req).handle(req)
         if req.path.startswith("/_emulator/"):
             return self._control(req)
         if req.path.startswith("/_files/"):  # pre-authenticated download and upload-session URLs
             return self.graph.files.handle_pre_authenticated(req)
+        if req.path.startswith("/_outlook/attachmentSessions/"):  # attachment upload-session URLs
+            return self.graph.mail_organise.handle_pre_authenticated(req)
         response = self.identity.handle(req)
         if response is None:
             self.count("not_found")
@@ -295,6 +321,11 @@ class Emulator:
                 self.approve_device_code(body["user_code"])
             except (KeyError, ValueError) as exc:
                 return Response.of_json({"error": str(exc)}, 400)
+        elif req.method == "POST" and action == "choose-account":
+            try:
+                self.choose_account(body["email"])
+            except (KeyError, ValueError) as exc:
+                return Response.of_json({"error": str(exc)}, 400)
         elif req.method == "POST" and action == "add-file":  # a big generated file, for benchmarks
             try:
                 item = self.graph.files.add_generated_file(str(body["path"]), int(body["size"]))
@@ -310,4 +341,46 @@ class Emulator:
         return Response(204, b"", None)
 
 
-__all__ = ["Emulator", "EmulatorUser", "GRAPH_APP_ID", "OAuthError"]
+    def _graph_for(self, req: Request) -> GraphApi:
+        """Whose Graph: the `oid` of the bearer token (validated by that GraphApi), else the first user."""
+        oid = _unverified_oid(req.headers.get("authorization", ""))
+        user = next((u for u in self.users if u.oid == oid), None)
+        return self.graph if user is None else self.graph_of(user)
+
+
+class _UserView:
+    """The emulator as seen by one user's GraphApi: everything shared except `user` and its issuer."""
+
+    def __init__(self, emu: Emulator, user: EmulatorUser) -> None:
+        self._emu, self.user = emu, user
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._emu, name)
+
+    @property
+    def authority(self) -> str:
+        return f"{self._emu.base_url}/{self.user.tid}"
+
+    @property
+    def issuer(self) -> str:
+        return f"{self.authority}/v2.0"
+
+
+def _unverified_oid(authorization: str) -> str | None:
+    """Only to route the request; the chosen GraphApi verifies the token's signature and issuer."""
+    import base64
+    import json
+
+    token = authorization.partition(" ")[2].strip()
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return None
+    oid = payload.get("oid") if isinstance(payload, dict) else None
+    return str(oid) if oid else None
+
+
+__all__ = ["Emulator", "EmulatorUser", "GRAPH_APP_ID", "MSA_TENANT_ID", "OAuthError"]
