@@ -75,7 +75,7 @@ async def test_message_search_asks_only_for_mail_read_and_pages_with_from(server
     assert hit == {
         "type": "message", "id": "AAMk-1", "title": "Re: Falcon launch checklist",
         "summary": "Re: Falcon launch checklist … rows 12-18 & owners", "date": "2026-11-21T09:15:00+00:00",
-        "person": "Alex Wilber", "web_url": "https://outlook.office365.com/owa/?ItemID=AAMk-1", "size": None,
+        "person": "Alex Wilber", "web_url": "https://outlook.office365.com/owa/?ItemID=AAMk-1", "size": None, "drive_id": None,
     }
     assert data["page"]["has_more"] is True
 

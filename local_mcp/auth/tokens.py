@@ -251,6 +251,14 @@ class TokenProvider(AccountSwitching):
         self._abort_pending()
         return [username for _, username in removed]
 
+    async def home_tenant(self) -> str | None:
+        """The signed-in account's home tenant id (from MSAL's home_account_id "<oid>.<tid>"), or None."""
+        await self._ensure_cache()
+        record = await self._in_thread(self._load_record)
+        if record is None or "." not in record.home_account_id:
+            return None
+        return record.home_account_id.rsplit(".", 1)[1] or None
+
     def pending_device_flow(self) -> PendingDeviceFlow | None:
         pending = self._pending
         return pending if pending is not None and not pending.done.is_set() else None

@@ -38,6 +38,7 @@ from ._common import (
 from ._runtime import run_tool, state_of
 from .free_time import DEFAULT_END, DEFAULT_START, EVERY_DAY, WEEKDAYS, common_hours, free_within, with_days
 from .mail import Address, address
+from .personal import refuse_for_personal_account
 from .timezones import UserZone, WorkingHours, user_zone, working_hours_from
 
 CALENDARS_READ = ("Calendars.Read",)
@@ -415,6 +416,10 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         interval = 30
 
         async def body() -> FreeTime:
+            await refuse_for_personal_account(
+                state, CALENDARS_READ, what="Free/busy lookup (Graph's getSchedule)",
+                instead="Use list_events to see your own calendar and compare it with the others' yourself.",
+            )
             calendar = await state.graph.get_json("/me/calendar", scopes=CALENDARS_READ, params={"$select": "owner"})
             where = await user_zone(state)
             begin, finish = _window(start, end, DEFAULT_WINDOW, where.zone)

@@ -44,6 +44,7 @@ from ._common import (
 )
 from ._download import DOWNLOAD_URL, TooLarge, open_item_content, read_capped, save_stream
 from ._runtime import run_tool, state_of
+from .drive_paths import fill_paths
 from .local_files import looks_secret, read_limited, resolve_upload_path, secret_note, upload_details
 
 logger = logging.getLogger(__name__)
@@ -144,12 +145,21 @@ def _quoted(path: str) -> str:
     return "/".join(quote(segment, safe="") for segment in path.split("/"))
 
 
-def item_url(*, path: str | None = None, item_id: str | None = None) -> str:
-    """The Graph address of one item: by id, by path, or the root."""
+def item_url(*, path: str | None = None, item_id: str | None = None, drive_id: str | None = None) -> str:
+    """The Graph address of one item: by id (in your drive, or in the drive `drive_id`), by path, or the root."""
+    if item_id and drive_id and drive_id.strip():
+        return f"/drives/{quote(drive_id.strip(), safe='')}/items/{quote(item_id.strip(), safe='')}"
+    if drive_id and drive_id.strip():
+        raise ToolError("`drive_id` goes with `item_id` (both from a `search` hit), not with `path`.")
     if item_id:
         return f"/me/drive/items/{path_id(item_id, field='item_id')}"
     normalized = drive_path(path)
     return f"/me/drive/root:/{_quoted(normalized)}:" if normalized else "/me/drive/root"
+
+
+# Another person's OneDrive or a SharePoint library (a `search` hit's drive) needs Files.Read.All.
+FILES_READ_ALL = ("Files.Read.All",)
+DRIVE_ID_FIELD = Field(description="the drive's id, from a `search` hit (a file in SharePoint or someone else's OneDrive); with `item_id`")
 
 
 def _one_of(path: str | None, item_id: str | None) -> None:
@@ -254,7 +264,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         title="Search OneDrive",
         description=(
             "Search the signed-in user's OneDrive for files and folders whose name or content matches the words "
-            "given; returns matches with id, path, size, date and web link, and a cursor for more."
+            "given; returns matches with id, size, date, web link and, when it can be found, the path, and a cursor for more."
         ),
         area="files",
         scopes=FILES_READ,
@@ -278,7 +288,9 @@ def register(server: MCPServer[Any], settings: Any) -> None:
                 state.graph, path, scopes=FILES_READ, params={"$select": _ITEM_FIELDS},
                 cursor=cursor, limit=clamp_limit(limit),
             )
-            return FileSearchResult(query=words, files=[file_item(i) for i in items], page=page)
+            found = [file_item(i) for i in items]
+            await fill_paths(state.graph, items, found, FILES_READ)  # OneDrive for Business sends no path
+            return FileSearchResult(query=words, files=found, page=page)
 
         return await run_tool(ctx, body, consent_scopes=FILES_READ)
 
@@ -297,15 +309,17 @@ def register(server: MCPServer[Any], settings: Any) -> None:
     async def get_file(
         ctx: Context,
         path: Annotated[str | None, Field(description="path from the drive's root, e.g. Documents/Notes.txt")] = None,
-        item_id: Annotated[str | None, Field(description="the item's id (from list_files or search_files)")] = None,
+        item_id: Annotated[str | None, Field(description="the item's id (from list_files, search_files or search)")] = None,
+        drive_id: Annotated[str | None, DRIVE_ID_FIELD] = None,
         include_content: Annotated[bool, Field(description="false: details only, without reading the text")] = True,
     ) -> FileDetails | InputRequiredResult:
         state = state_of(ctx)
         _one_of(path, item_id)
-        base = item_url(path=path, item_id=item_id)
+        base = item_url(path=path, item_id=item_id, drive_id=drive_id)
+        scopes = FILES_READ_ALL if drive_id else FILES_READ
 
         async def body() -> FileDetails:
-            meta = await state.graph.get_json(base, scopes=FILES_READ, params={"$select": _DETAIL_FIELDS + "," + DOWNLOAD_URL})
+            meta = await state.graph.get_json(base, scopes=scopes, params={"$select": _DETAIL_FIELDS + "," + DOWNLOAD_URL})
             item = file_item(meta)
             modified_by = ((meta.get("lastModifiedBy") or {}).get("user") or {}).get("displayName")
             details = FileDetails(file=item, created=iso_utc(meta.get("createdDateTime")), modified_by=modified_by)
@@ -323,7 +337,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             # one byte more than we show, so a short file is never called truncated; the service
             # may ignore the Range, so reading also stops there
             wanted = f"bytes=0-{MAX_CONTENT_BYTES}" if item.size is None or item.size > MAX_CONTENT_BYTES else None
-            async with open_item_content(state.graph, base, meta, scopes=FILES_READ, byte_range=wanted) as response:
+            async with open_item_content(state.graph, base, meta, scopes=scopes, byte_range=wanted) as response:
                 data, more = await read_capped(response.chunks(64 * 1024), MAX_CONTENT_BYTES)
             cut = more
             text = decode_text(data[:MAX_CONTENT_BYTES], cut=cut)
@@ -345,7 +359,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
                 )
             return details
 
-        return await run_tool(ctx, body, consent_scopes=FILES_READ)
+        return await run_tool(ctx, body, consent_scopes=scopes)
 
     @graph_tool(
         server,
@@ -364,14 +378,16 @@ def register(server: MCPServer[Any], settings: Any) -> None:
     async def download_file(
         ctx: Context,
         path: Annotated[str | None, Field(description="path from the drive's root, e.g. Documents/Travel policy.pdf")] = None,
-        item_id: Annotated[str | None, Field(description="the item's id (from list_files or search_files)")] = None,
+        item_id: Annotated[str | None, Field(description="the item's id (from list_files, search_files or search)")] = None,
+        drive_id: Annotated[str | None, DRIVE_ID_FIELD] = None,
     ) -> DownloadResult | InputRequiredResult:
         state = state_of(ctx)
         _one_of(path, item_id)
-        base = item_url(path=path, item_id=item_id)
+        base = item_url(path=path, item_id=item_id, drive_id=drive_id)
+        scopes = FILES_READ_ALL if drive_id else FILES_READ
 
         async def body() -> DownloadResult:
-            meta = await state.graph.get_json(base, scopes=FILES_READ, params={"$select": "id,name,size,file,folder,webUrl," + DOWNLOAD_URL})
+            meta = await state.graph.get_json(base, scopes=scopes, params={"$select": "id,name,size,file,folder,webUrl," + DOWNLOAD_URL})
             item = file_item(meta)
             if item.kind == "folder":
                 raise ToolError(f"{item.name or 'This item'} is a folder; download_file saves one file. Use list_files to see its files.")
@@ -382,13 +398,13 @@ def register(server: MCPServer[Any], settings: Any) -> None:
                 )
             folder = state.settings.resolved_download_dir()
             try:
-                async with open_item_content(state.graph, base, meta, scopes=FILES_READ) as response:
+                async with open_item_content(state.graph, base, meta, scopes=scopes) as response:
                     saved, size = await save_stream(folder, item.name, response.chunks(), max_bytes=MAX_DOWNLOAD_BYTES)
             except TooLarge:
                 raise ToolError(f"{item.name} is larger than {MAX_DOWNLOAD_BYTES // (1024 * 1024)} MB; nothing was saved.") from None
             return DownloadResult(id=item.id, name=item.name, path=str(saved), size=size)
 
-        return await run_tool(ctx, body, consent_scopes=FILES_READ)
+        return await run_tool(ctx, body, consent_scopes=scopes)
 
     @graph_tool(
         server,

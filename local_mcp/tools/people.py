@@ -32,6 +32,7 @@ from ._common import (
     short_text,
 )
 from ._runtime import run_tool, state_of
+from .personal import refuse_for_personal_account
 
 PEOPLE_READ = ("People.Read",)
 USER_READ_BASIC_ALL = ("User.ReadBasic.All",)
@@ -240,6 +241,10 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         who = _who(user) if user is not None and user.strip().lower() != "me" else None
 
         async def body() -> ManagerResult:
+            await refuse_for_personal_account(
+                state, USER_READ_ALL, what="A manager (Graph's /manager)",
+                instead="Personal accounts belong to no organisation, so there is no directory to ask.",
+            )
             if who is None:
                 path, label = "/me/manager", "me"
             else:

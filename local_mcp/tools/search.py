@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from ._common import CURSOR_FIELD, DEFAULT_LIMIT, LIMIT_BOUNDS, PageInfo, clamp_limit, graph_tool, iso_utc, truncate
 from ._runtime import run_tool, state_of
+from .personal import refuse_for_personal_account
 
 EntityType = Literal["message", "event", "driveItem"]
 
@@ -46,6 +47,10 @@ class SearchHit(BaseModel):
     person: str | None = Field(default=None, description="sender (message), organizer (event) or last editor (file)")
     web_url: str | None = None
     size: int | None = Field(default=None, description="bytes (files only)")
+    drive_id: str | None = Field(
+        default=None, description="files only: the drive holding it (yours, a colleague's OneDrive or SharePoint); "
+        "pass it with `id` as get_file / download_file's drive_id and item_id"
+    )
 
 
 class SearchResult(BaseModel):
@@ -110,8 +115,12 @@ def hit(entity_type: str, item: dict[str, Any]) -> SearchHit:
             date=iso_utc(resource.get("start")), person=_name_of(resource.get("organizer")),
             web_url=resource.get("webLink"),
         )
+    # A file hit's hitId is not a driveItem id (Graph docs, *Search OneDrive and SharePoint content*):
+    # only the resource's own id, with its drive, opens the file.
+    parent = found if isinstance(found := resource.get("parentReference"), dict) else {}
     return SearchHit(
-        type="driveItem", id=hit_id, title=resource.get("name"), summary=summary,
+        type="driveItem", id=str(resource.get("id") or ""), drive_id=parent.get("driveId"),
+        title=resource.get("name"), summary=summary,
         date=iso_utc(resource.get("lastModifiedDateTime")),
         person=_name_of(resource.get("lastModifiedBy") or resource.get("createdBy")),
         web_url=resource.get("webUrl"), size=resource.get("size"),
@@ -155,6 +164,11 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         request = {"entityTypes": [entity_type], "query": {"queryString": words}, "from": offset, "size": size}
 
         async def body() -> SearchResult:
+            if entity_type == "message":
+                await refuse_for_personal_account(
+                    state, scopes, what="Microsoft Search over mail",
+                    instead="Use list_messages (with sender or since) to find the messages instead.",
+                )
             response = await state.graph.request("POST", "/search/query", scopes=scopes, json_body={"requests": [request]})
             payload = response.body if isinstance(response.body, dict) else {}
             containers = [c for r in payload.get("value") or [] for c in (r.get("hitsContainers") or [])]

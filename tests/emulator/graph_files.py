@@ -113,10 +113,21 @@ class DriveStore:
         for folder, name, text in _TEXT_FILES:
             self._store(f"{folder}/{name}", text.encode("utf-8"), "replace")
 
+    def _in_drive(self, call: Call, handler: Any) -> Response:
+        """Serve an item addressed through its drive only when it lives in that drive."""
+        item = next((i for i in self.api.drive_items if i["id"] == call.params["id"]), None)
+        if item is None or item["parentReference"].get("driveId") != call.params["drive"]:
+            raise GraphError(404, "itemNotFound", "The resource could not be found.")
+        return handler(call)
+
     def routes(self) -> list[Route]:
         return [
             _route("GET", "/me/drive/root/search(q={path})", FILES_READ, self.search),
             _route("GET", "/me/drive/items/{id}/content", FILES_READ, self.content),
+            # A search hit's drive: /drives/{drive-id}/items/{item-id} (Graph docs, *Get driveItem*).
+            _route("GET", "/drives/{drive}/items/{id}/content", FILES_READ, lambda call: self._in_drive(call, self.content)),
+            _route("GET", "/drives/{drive}/items/{id}", FILES_READ,
+                   lambda call: self._in_drive(call, self.api.get_drive_item)),
             _route("GET", "/me/drive/root:/{path}:/content", FILES_READ, self.content),
             _route("PUT", "/me/drive/root:/{path}:/content", FILES_WRITE, self.put_content),
             _route("POST", "/me/drive/root:/{path}:/createUploadSession", FILES_WRITE, self.create_upload_session),

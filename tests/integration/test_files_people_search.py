@@ -85,6 +85,9 @@ async def test_people_directory_search_and_graph_request(setup: ServerSetup):
         assert {h["id"] for h in more["hits"]}.isdisjoint({h["id"] for h in mail["hits"]})
         files = await ok(client, "search", {"query": "falcon", "entity_type": "driveItem"})
         assert "Falcon spec.docx" in {h["title"] for h in files["hits"]}
+        spec = next(h for h in files["hits"] if h["title"] == "Falcon spec.docx")
+        opened = await ok(client, "get_file", {"item_id": spec["id"], "drive_id": spec["drive_id"]})  # /drives/{id}/items/{id}
+        assert opened["file"]["name"] == "Falcon spec.docx"
 
         me = await ok(client, "graph_request", {"path": "/me", "query": {"$select": "displayName,mail"}, "scopes": ["User.Read"]})
         assert me["body"]["displayName"] == USER.name and me["status"] == 200
