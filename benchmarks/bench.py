@@ -1,4 +1,5 @@
-"""Measure local-mcp's start-up, tools/list, first and warm tool calls, silent tokens and memory.
+"""Measure local-mcp's start-up, tools/list, first and warm tool calls, silent tokens and memory,
+calls under concurrency, result sizes, and peak memory on big files (bench_load.py).
 
     python benchmarks/bench.py [--runs N] [--vs 'COMMAND'] [--json PATH]
 
@@ -7,6 +8,12 @@ token cache, then runs the real `local-mcp` process N times over stdio, speaking
 JSON-RPC directly (no client library in the measurement), interleaved with a
 minimal one-tool MCPServer (the floor) and, with --vs, another MCP server. Prints
 each figure's median and spread as a table and as JSON. It measures; it never asserts.
+
+local-mcp runs twice per round, with the background preload (the default) and with
+LOCAL_MCP_PRELOAD=0; its first call comes after a 1 s pause following tools/list, as when
+a person asks a question after the client started the server. Then one more process serves
+1, 10 and 50 concurrent read calls, every read tool's default result, a 100 MB download and
+a 200 MB upload (the emulator, in its own process, generates and hashes big files).
 """
 
 from __future__ import annotations
@@ -27,6 +34,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import bench_load  # noqa: E402  (next to this script)
+
+PAUSE_S = 1.0  # idle time between tools/list and the first tool call
 FLOOR = ROOT / "benchmarks" / "floor_server.py"
 AUTHORITY_COUNTERS = ("openid_configuration", "instance_discovery", "authorize", "token", "devicecode", "jwks")
 
@@ -83,6 +94,34 @@ class StdioServer:
                     raise TimeoutError(method)
                 self._cond.wait(remaining)
 
+    def request_many(self, calls: list[tuple[str, dict[str, Any]]], timeout: float = 120) -> list[float]:
+        """Send all requests at once; the perf_counter time at which each answer arrived."""
+        first = self._next_id + 1
+        for method, params in calls:
+            self._next_id += 1
+            self.send({"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params})
+        wanted, arrived = set(range(first, self._next_id + 1)), []
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while wanted:
+                keep = []
+                for line in self._lines:
+                    if line == b"":
+                        raise RuntimeError("server exited")
+                    message = json.loads(line)
+                    if message.get("id") in wanted:
+                        wanted.discard(message["id"])
+                        arrived.append(time.perf_counter())
+                    else:
+                        keep.append(line)
+                self._lines[:] = keep
+                if wanted:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise TimeoutError("request_many")
+                    self._cond.wait(remaining)
+        return arrived
+
     def initialize(self) -> float:
         """Seconds from spawn to the initialize response."""
         self.request(
@@ -136,6 +175,11 @@ class Emulator:
             body = response.read()
         return json.loads(body) if body else None
 
+    def control_json(self, action: str, body: dict[str, Any]) -> Any:
+        request = urllib.request.Request(f"{self.info['control_url']}/{action}", method="POST", data=json.dumps(body).encode())
+        with urllib.request.urlopen(request, context=self._ssl, timeout=30) as response:
+            return json.loads(response.read() or b"null")
+
     def counts(self) -> dict[str, int]:
         return dict(self.control("counts"))
 
@@ -175,6 +219,7 @@ def measure_local_mcp(emulator: Emulator, env: dict[str, str], warm_calls: int) 
         init = server.initialize()
         rss_idle = server.rss_mb()
         list_time, _ = server.timed("tools/list")
+        time.sleep(PAUSE_S)
         first, result = server.timed("tools/call", {"name": "whoami", "arguments": {}})
         if result.get("isError"):
             raise RuntimeError(f"whoami failed: {result}")
@@ -190,12 +235,37 @@ def measure_local_mcp(emulator: Emulator, env: dict[str, str], warm_calls: int) 
     return {
         "initialize_s": init,
         "tools_list_s": list_time,
-        "first_whoami_s": first,  # the first tools/call itself, after initialize and tools/list
+        "first_whoami_s": first,  # the first tools/call itself, 1 s after tools/list was answered
         "warm_whoami_s": statistics.median(warm) if warm else None,
         "authority_requests": float(authority_requests),
         "rss_idle_mb": rss_idle,
         "rss_after_calls_mb": rss_after,
     }
+
+
+def measure_load(emulator: Emulator, env: dict[str, str], cache_dir: Path, workdir: Path) -> dict[str, Any]:
+    """One warm process: concurrent read calls, result sizes, peak RSS on big files."""
+    load_env = {**env, "LOCAL_MCP_ALLOW_WRITES": "1", "LOCAL_MCP_UPLOAD_DIRS": str(workdir / "uploads"),
+                "LOCAL_MCP_DOWNLOAD_DIR": str(workdir / "downloads"), "LOCAL_MCP_CONFIRM_WRITES": "model"}
+    server = StdioServer([sys.executable, "-m", "local_mcp"], load_env)
+    try:
+        server.initialize()
+        for _ in range(3):
+            server.request("tools/call", bench_load.READ_CALL)
+        concurrency = bench_load.concurrent_calls(server)
+        sizes = bench_load.result_sizes(server)
+        big = bench_load.big_file_memory(server, emulator, workdir)
+    finally:
+        server.close()
+    try:
+        token = next(iter(json.loads((cache_dir / "token_cache.bin").read_text())["AccessToken"].values()))["secret"]
+        own = bench_load.emulator_concurrent(emulator, token)
+    except (OSError, ValueError, KeyError, StopIteration):
+        own = {}
+    for n, figures in concurrency.items():
+        figures["emulator_median_s"] = own.get(n)
+        figures["overhead_median_s"] = figures["median_s"] - own[n] if n in own else None
+    return {"concurrency": concurrency, "result_bytes": sizes, "big_files": big}
 
 
 def measure_plain(command: list[str], env: dict[str, str]) -> dict[str, float | None]:
@@ -274,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warm-calls", type=int, default=5, help="warm whoami calls per local-mcp run")
     parser.add_argument("--vs", action="append", default=[], metavar="COMMAND", help="another MCP server to compare (repeatable)")
     parser.add_argument("--json", type=Path, help="also write the JSON report to this file")
+    parser.add_argument("--no-load", action="store_true", help="skip concurrency, result sizes and big files")
     args = parser.parse_args(argv)
 
     emulator = Emulator()
@@ -289,7 +360,9 @@ def main(argv: list[str] | None = None) -> int:
         if result.get("isError"):
             raise SystemExit(f"could not sign in against the emulator: {result}")
 
-        samples: dict[str, dict[str, list[float | None]]] = {"local-mcp": {}, "floor (one-tool MCPServer)": {}}
+        samples: dict[str, dict[str, list[float | None]]] = {
+            "local-mcp": {}, "local-mcp --no-preload": {}, "floor (one-tool MCPServer)": {}}
+        no_preload_env = {**env, "LOCAL_MCP_PRELOAD": "0"}
         others = {command: shlex.split(command) for command in args.vs}
         for command in others:
             samples[command] = {}
@@ -298,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.runs):  # interleaved, so drift affects all servers alike
             for key, value in measure_local_mcp(emulator, env, args.warm_calls).items():
                 samples["local-mcp"].setdefault(key, []).append(value)
+            for key, value in measure_local_mcp(emulator, no_preload_env, args.warm_calls).items():
+                samples["local-mcp --no-preload"].setdefault(key, []).append(value)
             for key, value in measure_plain([sys.executable, str(FLOOR)], floor_env).items():
                 samples["floor (one-tool MCPServer)"].setdefault(key, []).append(value)
             for command, argv_ in others.items():
@@ -306,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
 
         graph_own = graph_me_time(emulator, cache_dir)
         memory = silent_from_memory(emulator, cache_dir, env)
+        load = None if args.no_load else measure_load(emulator, env, cache_dir, workdir)
     finally:
         emulator.close()
 
@@ -315,12 +391,13 @@ def main(argv: list[str] | None = None) -> int:
         "servers": {name: {k: summarize(v) for k, v in figures.items()} for name, figures in samples.items()},
         "graph_get_me_endpoint_s": graph_own,
         "silent_token_from_memory": memory,
+        "load": load,
     }
     ours = report["servers"]["local-mcp"]
     floor = report["servers"]["floor (one-tool MCPServer)"]
     ratios: dict[str, float | None] = {}
     for name, figures in report["servers"].items():
-        if name == "local-mcp":
+        if name.startswith("local-mcp"):
             continue
         theirs = figures["initialize_s"]["median"]
         ratios[f"initialize local-mcp / {name}"] = ours["initialize_s"]["median"] / theirs if theirs else None
@@ -329,6 +406,11 @@ def main(argv: list[str] | None = None) -> int:
     report["ratios"] = ratios
     warm = ours["warm_whoami_s"]["median"]
     report["warm_whoami_over_graph_s"] = warm - graph_own if warm is not None and graph_own is not None else None
+    for name in ("local-mcp", "local-mcp --no-preload"):
+        figures = report["servers"][name]
+        first_median, warm_median = figures["first_whoami_s"]["median"], figures["warm_whoami_s"]["median"]
+        report.setdefault("first_over_warm_s", {})[name] = (
+            first_median - warm_median if first_median is not None and warm_median is not None else None)
 
     _print_table(report, floor)
     text = json.dumps(report, indent=2)
@@ -360,8 +442,18 @@ def _print_table(report: dict[str, Any], floor: dict[str, Any]) -> None:
     rows.append(("local-mcp", "warm whoami over the endpoint", _ms(report["warm_whoami_over_graph_s"])))
     memory = report["silent_token_from_memory"]
     rows.append(("local-mcp", "silent token from memory", f"{memory['per_call_s'] * 1e6:8.1f} us  (authority requests: {memory['authority_requests']:.0f})"))
+    for name, value in report.get("first_over_warm_s", {}).items():
+        rows.append((name, "first call (after 1 s idle) - warm", _ms(value)))
     for key, ratio in report["ratios"].items():
         rows.append(("ratio", key, "-" if ratio is None else f"{ratio:8.3f}"))
+    load = report.get("load") or {}
+    for n, f in (load.get("concurrency") or {}).items():
+        rows.append(("load", f"{n} concurrent whoami", f"median {_ms(f['median_s'])}, p95 {_ms(f['p95_s'])}, "
+                     f"{f['calls_per_s']:.0f} calls/s, over emulator {_ms(f['overhead_median_s'])}"))
+    for tool, size in (load.get("result_bytes") or {}).items():
+        rows.append(("load", f"bytes of {tool}", f"{size:8d} B"))
+    for key, value in (load.get("big_files") or {}).items():
+        rows.append(("load", key, "-" if value is None else (f"{value:8.1f} MB" if key.endswith("_mb") else f"{value:8.2f} s")))
     width = max(len(r[0]) for r in rows)
     print(f"{'server'.ljust(width)}  {'figure'.ljust(34)}  median (min-max, sd)")
     for name, key, shown in rows:

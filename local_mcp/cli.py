@@ -28,8 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     for setting in SETTINGS:
         if setting.is_bool:
             group.add_argument(
-                setting.flag, dest=setting.name, action="store_const", const=True, default=argparse.SUPPRESS,
-                help=f"{setting.help} [{setting.env}=1]",
+                setting.flag, dest=setting.name, action="store_const", const=setting.flag_value,
+                default=argparse.SUPPRESS, help=f"{setting.help} [{setting.env}={int(setting.flag_value)}]",
             )
         else:
             group.add_argument(setting.flag, dest=setting.name, default=argparse.SUPPRESS, metavar="VALUE",

@@ -65,6 +65,7 @@ class Setting:
     flag: str
     help: str
     is_bool: bool = False
+    flag_value: bool = True  # what a bool flag sets (False for a --no-... flag)
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -120,6 +121,17 @@ SETTINGS: tuple[Setting, ...] = (
         "graph, or all (the default); the account tools are always listed",
     ),
 )
+SETTINGS += (
+    Setting(
+        "preload",
+        "LOCAL_MCP_PRELOAD",
+        "--no-preload",
+        "after initialize, load the Graph / MSAL / cache stack in the background while idle (no network, no "
+        "sign-in) so the first tool call is as fast as later ones; --no-preload or LOCAL_MCP_PRELOAD=0 turns it off",
+        is_bool=True,
+        flag_value=False,
+    ),
+)
 CONFIRM_MODES: tuple[str, ...] = ("elicit", "model")
 
 # Tool areas that LOCAL_MCP_TOOLSETS picks from ("account" is always on).
@@ -149,6 +161,7 @@ class Settings:
     confirm_writes: str = "elicit"  # elicit: only the user's answer counts; model: confirm=true counts without elicitation
     upload_dirs: tuple[Path, ...] = ()  # (): the download folder only
     toolsets: tuple[str, ...] = TOOLSETS  # the areas whose tools are listed (account always)
+    preload: bool = True  # load the Graph/MSAL stack in the background after initialize (preload.py)
 
     def __post_init__(self) -> None:
         _validate(self)

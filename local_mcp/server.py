@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from mcp.server.mcpserver import MCPServer
 
 from . import protocol
@@ -18,7 +19,7 @@ from ._version import __version__
 from .auth.tokens import TokenProvider
 from .config import Settings
 from .graph.client import GraphClient
-from .tools import account, calendar, files, graph_request, mail, people, search
+from .tools import account, calendar, files, graph_request, mail, mail_organise, people, search
 from .tools._runtime import AppState
 
 INSTRUCTIONS = (
@@ -30,7 +31,7 @@ INSTRUCTIONS = (
 
 
 # Modules whose register(server, settings) adds Graph tools (write tools only with allow_writes).
-GRAPH_TOOL_AREAS = (account, mail, calendar, files, people, search, graph_request)
+GRAPH_TOOL_AREAS = (account, mail, mail_organise, calendar, files, people, search, graph_request)
 
 
 def create_server(
@@ -42,7 +43,18 @@ def create_server(
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
         provider = tokens or TokenProvider(settings)
         async with provider:
-            yield AppState(settings=settings, tokens=provider, graph=GraphClient(settings, provider, http_client=graph_http_client))
+            state = AppState(settings=settings, tokens=provider, graph=GraphClient(settings, provider, http_client=graph_http_client))
+            if not settings.preload:
+                yield state
+                return
+            from .preload import preload
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(preload, state)  # loads the Graph/MSAL stack while idle, see preload.py
+                try:
+                    yield state
+                finally:
+                    group.cancel_scope.cancel()
 
     server: MCPServer[AppState] = MCPServer(
         name="local-mcp",

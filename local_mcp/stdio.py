@@ -23,6 +23,8 @@ from mcp.shared.message import SessionMessage
 from mcp_types import ErrorData, JSONRPCError
 from mcp_types.jsonrpc import INVALID_REQUEST, PARSE_ERROR
 
+from .preload import ACTIVITY
+
 logger = logging.getLogger(__name__)
 
 
@@ -53,6 +55,7 @@ async def serve_stdio(server: MCPServer[Any], *, stop_on_signals: bool = True) -
         async def relay() -> None:
             async with relay_send:
                 async for item in read_stream:
+                    ACTIVITY.touch()  # the preloader waits for quiet (preload.py)
                     if isinstance(item, Exception):
                         logger.warning("Answering a malformed JSON-RPC line with an error (%s)", type(item).__name__)
                         await write_stream.send(SessionMessage(error_for(item)))

@@ -43,6 +43,14 @@ class ToolInfo:
     alternative_scopes: tuple[str, ...] = ()  # asked for instead of `scopes` by some calls
 
 
+# The tools that find a valid id in each area, named when Graph answers 404 (not found).
+ID_FINDERS: dict[str, str] = {
+    "mail": "list_mail_folders (folder ids), or list_messages / search_messages (message ids)",
+    "files": "list_files or search_files",
+    "calendar": "list_events",
+    "people": "search_people",
+}
+
 # Every Graph tool ever declared, listed or not (write tools stay unlisted in read-only mode).
 DECLARED: dict[str, ToolInfo] = {}
 
@@ -80,8 +88,10 @@ def graph_tool(
             return fn  # LOCAL_MCP_TOOLSETS leaves this area out
         from ._icons import area_icons
 
+        from .render import compact_text
+
         server.add_tool(
-            fn,
+            compact_text(fn, finder=ID_FINDERS.get(area)),  # text content: a compact rendering, not the JSON again
             name=name,
             title=title,
             description=description,
@@ -106,13 +116,17 @@ class PageInfo(BaseModel):
     cursor: str | None = Field(default=None, description="opaque; pass it back as `cursor` for the next page")
 
 
-LIMIT_FIELD = Field(ge=1, description=f"results per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})")
+# The bounds are published in the schema; clamp_limit enforces them with our own message (not pydantic's).
+LIMIT_BOUNDS: dict[str, Any] = {"minimum": 1, "maximum": MAX_LIMIT}
+LIMIT_FIELD = Field(description=f"results per page (default {DEFAULT_LIMIT})", json_schema_extra=LIMIT_BOUNDS)
 CURSOR_FIELD = Field(description="`page.cursor` from a previous call, for the next page")
 
 
 def clamp_limit(limit: int | None, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
     if limit is None:
         return default
+    if int(limit) < 1:
+        raise ToolError(f"`limit` must be at least 1 (got {limit}); leave it out for {default} results per page.")
     return max(1, min(int(limit), maximum))
 
 

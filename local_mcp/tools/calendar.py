@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from . import consent
 from ._common import (
+    LIMIT_BOUNDS,
     CURSOR_FIELD,
     DEFAULT_LIMIT,
     LIMIT_FIELD,
@@ -396,7 +397,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         day_start: Annotated[str | None, Field(description="start of working hours for everybody, HH:MM in your time zone; default: each person's own")] = None,
         day_end: Annotated[str | None, Field(description="end of working hours for everybody, HH:MM in your time zone; default: each person's own")] = None,
         include_weekends: Annotated[bool | None, Field(description="true: also Saturdays and Sundays; false: Monday to Friday only; default: each person's working days")] = None,
-        limit: Annotated[int, Field(ge=1, description=f"most slots to return (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})")] = DEFAULT_LIMIT,
+        limit: Annotated[int, Field(json_schema_extra=LIMIT_BOUNDS, description=f"most slots to return (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})")] = DEFAULT_LIMIT,
     ) -> FreeTime | InputRequiredResult:
         state = state_of(ctx)
         others = email_addresses(attendees, field="attendees")

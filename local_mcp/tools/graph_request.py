@@ -41,7 +41,10 @@ class GraphResult(BaseModel):
     method: str
     url: str = Field(description="the path called, with the version, e.g. /v1.0/me")
     status: int
-    body: Any = Field(default=None, description="the JSON answer (null when empty or truncated)")
+    body: Any = Field(
+        default=None, description="the JSON answer (null when empty or truncated)",
+        json_schema_extra={"type": ["object", "array", "string", "number", "boolean", "null"]},  # not `{}`
+    )
     body_text: str | None = Field(default=None, description=f"when the answer exceeds {MAX_RESULT_CHARS:,} characters: its start, as text")
     truncated: bool = False
     next_path: str | None = Field(default=None, description="@odata.nextLink as a relative path for the next call")
@@ -129,7 +132,10 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         query: Annotated[
             dict[str, str] | None, Field(description='query parameters, e.g. {"$select": "id,subject", "$top": "5"}')
         ] = None,
-        body: Annotated[dict[str, Any] | list[Any] | None, Field(description="JSON body for POST, PATCH or PUT")] = None,
+        body: Annotated[
+            dict[str, Any] | list[dict[str, Any] | str | float | bool | None] | None,
+            Field(description="JSON body for POST, PATCH or PUT"),
+        ] = None,
         api_version: Annotated[
             Literal["v1.0", "beta"] | None, Field(description="default: the configured Graph URL's version (v1.0)")
         ] = None,

@@ -29,6 +29,7 @@ from ._common import (
 )
 from ._download import TooLarge, item_attachment_extension, save_stream
 from ._runtime import run_tool, state_of
+from .mail_attach import MAIL_READ_WRITE, describe, local_attachments, reply_with_attachments, send_with_attachments
 
 MAIL_READ = ("Mail.Read",)
 MAIL_SEND = ("Mail.Send",)
@@ -43,6 +44,10 @@ _DETAIL_FIELDS = (
 _ATTACHMENT_FIELDS = "id,name,size,contentType,isInline"
 _FOLDER_FIELDS = "id,displayName,parentFolderId,childFolderCount,unreadItemCount,totalItemCount"
 _REPLY_FIELDS = "id,subject,from,replyTo,toRecipients,ccRecipients"
+ATTACHMENTS_FIELD = Field(
+    description="absolute paths of files on this computer to attach (only inside the folders the user allowed, "
+    "LOCAL_MCP_UPLOAD_DIRS; each up to 150 MB); needs Mail.ReadWrite too"
+)
 
 
 class Address(BaseModel):
@@ -449,8 +454,11 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         confirm: Annotated[
             bool, Field(description="true only when the user has already agreed to send exactly this; skips the question")
         ] = False,
+        attachments: Annotated[list[str] | None, ATTACHMENTS_FIELD] = None,
     ) -> SentMail | InputRequiredResult:
         state = state_of(ctx)
+        files = local_attachments(state.settings, attachments)
+        send_scopes = MAIL_SEND + MAIL_READ_WRITE if files else MAIL_SEND
         to_list = email_addresses(to, field="to")
         cc_list, bcc_list = email_addresses(cc, field="cc"), email_addresses(bcc, field="bcc")
         if not to_list:
@@ -460,9 +468,9 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         )
         summary_text = (
             f"Send an email to {', '.join(to_list)}{copies} with the subject \"{subject}\": {_quoted_preview(body)}"
-        )
+        ) + (f" (attached from this computer: {describe(files)})" if files else "")
         gate = ConfirmOnce(ctx, confirmed=confirm)
-        payload = {
+        payload: dict[str, Any] = {
             "message": {
                 "subject": subject,
                 "body": {"contentType": "Text", "content": body},
@@ -475,16 +483,21 @@ def register(server: MCPServer[Any], settings: Any) -> None:
 
         async def run() -> SentMail | InputRequiredResult:
             # Sign in (or consent to Mail.Send) before asking, so the question is not asked in vain.
-            await state.tokens.get_token(state.settings.graph_resource, MAIL_SEND)
+            await state.tokens.get_token(state.settings.graph_resource, send_scopes)
             home = await consent.home_domain(ctx)
             details = {
                 "Recipients": consent.recipients_line(to_list + cc_list + bcc_list, home),
                 "Subject": subject,
                 "Size": consent.size_text(len(body.encode("utf-8"))),
             }
+            if files:
+                details["Attachments"] = ", ".join(str(f.path) for f in files)
             if (asked := await gate.ask(summary_text, details)) is not None:
                 return asked
-            await state.graph.request("POST", "/me/sendMail", scopes=MAIL_SEND, json_body=payload, may_duplicate=True)
+            if files:  # a draft, its attachments (upload session above 3 MB), then send
+                await send_with_attachments(state.graph, payload["message"], files)
+            else:
+                await state.graph.request("POST", "/me/sendMail", scopes=MAIL_SEND, json_body=payload, may_duplicate=True)
             return SentMail(
                 sent=True,
                 to=to_list,
@@ -494,7 +507,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
                 message=f"Sent \"{subject}\" to {', '.join(to_list + cc_list + bcc_list)}.",
             )
 
-        return await run_tool(ctx, run, consent_scopes=MAIL_SEND)
+        return await run_tool(ctx, run, consent_scopes=send_scopes)
 
     @graph_tool(
         server,
@@ -519,13 +532,16 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         confirm: Annotated[
             bool, Field(description="true only when the user has already agreed to send exactly this; skips the question")
         ] = False,
+        attachments: Annotated[list[str] | None, ATTACHMENTS_FIELD] = None,
     ) -> SentReply | InputRequiredResult:
         state = state_of(ctx)
+        files = local_attachments(state.settings, attachments)
+        reply_scopes = MAIL_REPLY + MAIL_READ_WRITE if files else MAIL_REPLY
         path = f"/me/messages/{path_id(message_id, field='message_id')}"
         gate = ConfirmOnce(ctx, confirmed=confirm)
 
         async def run() -> SentReply | InputRequiredResult:
-            await state.tokens.get_token(state.settings.graph_resource, MAIL_REPLY)
+            await state.tokens.get_token(state.settings.graph_resource, reply_scopes)
             original = await state.graph.get_json(path, scopes=MAIL_REPLY, params={"$select": _REPLY_FIELDS})
             people = addresses(original.get("replyTo")) or [a for a in [address(original.get("from"))] if a]
             if reply_all:
@@ -536,14 +552,18 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             home = await consent.home_domain(ctx)
             asked = await gate.ask(
                 f"{what} to \"{subject}\", sending to {_who(unique)}: {_quoted_preview(comment)}",
-                {"Recipients": consent.recipients_line([p.email for p in unique if p.email], home), "Subject": str(subject)},
+                {"Recipients": consent.recipients_line([p.email for p in unique if p.email], home), "Subject": str(subject)}
+                | ({"Attachments": ", ".join(str(f.path) for f in files)} if files else {}),
             )
             if asked is not None:
                 return asked
             action = "replyAll" if reply_all else "reply"
-            await state.graph.request(
-                "POST", f"{path}/{action}", scopes=MAIL_REPLY, json_body={"comment": comment}, may_duplicate=True
-            )
+            if files:  # a reply draft, its attachments, then send
+                await reply_with_attachments(state.graph, path, action, comment, files)
+            else:
+                await state.graph.request(
+                    "POST", f"{path}/{action}", scopes=MAIL_REPLY, json_body={"comment": comment}, may_duplicate=True
+                )
             return SentReply(
                 sent=True,
                 reply_all=reply_all,
@@ -553,7 +573,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
                 message=f"{what} sent for \"{subject}\".",
             )
 
-        return await run_tool(ctx, run, consent_scopes=MAIL_REPLY)
+        return await run_tool(ctx, run, consent_scopes=reply_scopes)
 
 
 def _too_big(name: str, size: int) -> str:

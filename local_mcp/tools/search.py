@@ -19,7 +19,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import InputRequiredResult
 from pydantic import BaseModel, Field
 
-from ._common import CURSOR_FIELD, DEFAULT_LIMIT, PageInfo, clamp_limit, graph_tool, iso_utc, truncate
+from ._common import CURSOR_FIELD, DEFAULT_LIMIT, LIMIT_BOUNDS, PageInfo, clamp_limit, graph_tool, iso_utc, truncate
 from ._runtime import run_tool, state_of
 
 EntityType = Literal["message", "event", "driveItem"]
@@ -137,7 +137,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             EntityType, Field(description='what to search: "message" (mail), "event" (calendar) or "driveItem" (files)')
         ] = "message",
         limit: Annotated[
-            int, Field(ge=1, description=f"hits per page (default {DEFAULT_LIMIT}; at most 25 for mail and events, 50 for files)")
+            int, Field(json_schema_extra=LIMIT_BOUNDS, description=f"hits per page (default {DEFAULT_LIMIT}; at most 25 for mail and events, 50 for files)")
         ] = DEFAULT_LIMIT,
         cursor: Annotated[str | None, CURSOR_FIELD] = None,
     ) -> SearchResult | InputRequiredResult:

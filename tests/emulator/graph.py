@@ -140,6 +140,10 @@ class GraphApi:
 
         self.mailbox = MailboxStore(self)
         self.routes += self.mailbox.routes()
+        from .graph_mail_organise import MailOrganiseApi
+
+        self.mail_organise = MailOrganiseApi(self)
+        self.routes += self.mail_organise.routes()
 
     # ---- pipeline -------------------------------------------------------------
 

@@ -284,6 +284,8 @@ class Emulator:
             return self._control(req)
         if req.path.startswith("/_files/"):  # pre-authenticated download and upload-session URLs
             return self.graph.files.handle_pre_authenticated(req)
+        if req.path.startswith("/_outlook/attachmentSessions/"):  # attachment upload-session URLs
+            return self.graph.mail_organise.handle_pre_authenticated(req)
         response = self.identity.handle(req)
         if response is None:
             self.count("not_found")
