@@ -284,12 +284,13 @@ def test_graph_message_paging(emu: Emulator, graph: httpx.Client) -> None:
     url: str | None = "/me/messages?$top=5&$select=subject,receivedDateTime"
     while url:
         page = graph.get(url, headers=headers).json()
-        assert len(page["value"]) == 5
-        ids += [m["id"] for m in page["value"]]
         url = page.get("@odata.nextLink")
+        assert len(page["value"]) == 5 or url is None
+        ids += [m["id"] for m in page["value"]]
         assert url is None or url.startswith(emu.graph_url + "/me/messages?")
-    assert len(ids) == len(set(ids)) == 25
-    assert emu.counts["graph GET /me/messages"] == 5
+    # 25 mails and 2 Teams chats: Graph's /me/messages includes chats (a documented known issue)
+    assert len(ids) == len(set(ids)) == len(emu.graph.messages) + len(emu.graph.mail.chats) == 27
+    assert emu.counts["graph GET /me/messages"] == 6
     assert graph.get("/me/messages", headers=headers).json()["value"].__len__() == 10  # default $top
 
 

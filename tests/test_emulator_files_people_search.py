@@ -95,7 +95,8 @@ def test_people_directory_managers_and_search(emu: Emulator, graph: httpx.Client
         return graph.post("/search/query", json=body, headers=bearer(emu, scope))
 
     mail = search("message", "falcon", "Mail.Read").json()["value"][0]["hitsContainers"][0]
-    assert mail["total"] > 2 and mail["moreResultsAvailable"] is True and len(mail["hits"]) == 2
+    # for messages Graph's total counts the page, not all matches (documented limitation)
+    assert mail["total"] == 2 and mail["moreResultsAvailable"] is True and len(mail["hits"]) == 2
     assert "<c0>" in mail["hits"][0]["summary"] and mail["hits"][0]["resource"]["@odata.type"] == "#microsoft.graph.message"
     events = search("event", "standup", "Calendars.Read").json()["value"][0]["hitsContainers"][0]
     assert events["hits"][0]["resource"]["subject"] == "Daily standup"

@@ -98,7 +98,7 @@ def test_get_schedule_reports_busy_times_and_unknown_mailboxes(emu: Emulator) ->
             "schedules": [emu.user.email, "isaiah@contoso.example", "ghost@elsewhere.example"], **window}).json()
         too_long = graph.post("/me/calendar/getSchedule", json={
             **window, "schedules": [emu.user.email],
-            "endTime": {"dateTime": (start + timedelta(days=42)).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}})
+            "endTime": {"dateTime": (start + timedelta(days=62)).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}})
     mine, isaiah, ghost = answer["value"]
     assert [i["subject"] for i in mine["scheduleItems"]] == ["Daily standup", "Design review: Project Falcon", "1:1 with Isaiah"]
     assert len(mine["availabilityView"]) == 24 and mine["availabilityView"][9] == "2"
@@ -121,11 +121,13 @@ def test_events_are_created_with_calendars_readwrite_and_answered(emu: Emulator)
         assert created.status_code == 201 and created.json()["attendees"][0]["status"]["response"] == "none"
         own = writer.post(f"/me/events/{seg(created.json()['id'])}/accept", json={})
         assert own.status_code == 400
-        declined = writer.post(f"/me/events/{seg(invitation['id'])}/decline",
-                               json={"comment": "Away", "sendResponse": False})
+        silent = writer.post(f"/me/events/{seg(invitation['id'])}/decline",
+                             json={"comment": "Away", "sendResponse": False})
+        assert silent.status_code == 400  # a comment goes to the organizer: sendResponse must be true
+        declined = writer.post(f"/me/events/{seg(invitation['id'])}/decline", json={"sendResponse": False})
         assert declined.status_code == 202
         shown = writer.get(f"/me/events/{seg(invitation['id'])}")
     assert shown.status_code == 404  # a declined meeting leaves the calendar
     assert emu.graph.calendar.created[0]["subject"] == "Pricing"
     assert emu.graph.calendar.responses == [
-        {"eventId": invitation["id"], "action": "decline", "comment": "Away", "sendResponse": False}]
+        {"eventId": invitation["id"], "action": "decline", "comment": None, "sendResponse": False}]

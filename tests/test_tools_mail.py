@@ -113,9 +113,9 @@ async def test_list_messages_filters_and_keeps_a_folder_id_in_one_path_segment(c
         result = await client.call_tool("list_messages", arguments)
     assert not result.is_error, text_of(result)
     params = query(graph.requests[0])
-    assert params["$filter"] == (
-        "isRead eq false and from/emailAddress/address eq 'o''neil@contoso.example' "
-        "and receivedDateTime ge 2026-03-02T09:00:00Z"
+    assert params["$filter"] == (  # receivedDateTime first, as $orderby (Exchange's InefficientFilter rule)
+        "receivedDateTime ge 2026-03-02T09:00:00Z and isRead eq false "
+        "and from/emailAddress/address eq 'o''neil@contoso.example'"
     )
     assert params["$orderby"] == "receivedDateTime desc" and params["$select"] == mail._LIST_FIELDS
 
@@ -364,3 +364,12 @@ async def test_reply_goes_to_the_reply_to_address_and_confirm_true_skips_the_que
     assert not result.is_error, text_of(result)
     assert result.structured_content["recipients"] == ["team@contoso.example"]
     assert not graph.sent("POST", MSG_PATH + "/replyAll")
+
+
+async def test_unread_only_still_leads_the_filter_with_received_date_time(client_for, graph):
+    graph.answer("GET", "/me/messages", page([SUMMARY, {**SUMMARY, "id": "chat-1", "subject": "IM"}]))
+    async with client_for() as client:
+        result = await client.call_tool("list_messages", {"unread_only": True})
+    params = query(graph.requests[0])
+    assert params["$filter"] == "receivedDateTime ge 1900-01-01T00:00:00Z and isRead eq false"
+    assert [m["id"] for m in result.structured_content["messages"]] == [SUMMARY["id"]]  # the Teams chat is left out

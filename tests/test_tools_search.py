@@ -69,7 +69,8 @@ async def test_message_search_asks_only_for_mail_read_and_pages_with_from(server
         "requests": [{"entityTypes": ["message"], "query": {"queryString": "falcon"}, "from": 0, "size": 2}]}
     assert scopes_asked(fake_app) == {"Mail.Read"}
     data = first.structured_content
-    assert data["total"] == 3 and data["entity_type"] == "message"
+    # for messages Graph's total is the count on the page, so it is not passed on as "all matches"
+    assert data["total"] is None and "page" in data["total_note"] and data["entity_type"] == "message"
     hit = data["hits"][0]
     assert hit == {
         "type": "message", "id": "AAMk-1", "title": "Re: Falcon launch checklist",

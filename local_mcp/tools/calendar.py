@@ -582,11 +582,15 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         ctx: Context,
         event_id: Annotated[str, Field(description="the event `id` from list_events")],
         response: Annotated[Answer, Field(description="accept, tentativelyAccept or decline")],
-        comment: Annotated[str | None, Field(description="a note for the organizer")] = None,
+        comment: Annotated[str | None, Field(description="a note for the organizer (needs send_response=true)")] = None,
         send_response: Annotated[bool, Field(description="tell the organizer (default true)")] = True,
         confirm: Annotated[bool, _CONFIRM_FIELD] = False,
     ) -> EventResponse | InputRequiredResult:
         state = state_of(ctx)
+        if comment and comment.strip() and not send_response:
+            # Graph rejects a comment with sendResponse=false: the comment travels in the response itself.
+            raise ToolError("A `comment` is sent to the organizer with the response, so it needs send_response=true: "
+                            "either keep send_response=true, or drop the comment to answer without telling anyone.")
         path = f"/me/events/{path_id(event_id, field='event_id')}"
         gate = ConfirmOnce(ctx, confirmed=confirm, required=send_response)
         verb, done = _VERBS[response]

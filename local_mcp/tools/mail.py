@@ -44,6 +44,11 @@ _DETAIL_FIELDS = (
 _ATTACHMENT_FIELDS = "id,name,size,contentType,isInline"
 _FOLDER_FIELDS = "id,displayName,parentFolderId,childFolderCount,unreadItemCount,totalItemCount"
 _REPLY_FIELDS = "id,subject,from,replyTo,toRecipients,ccRecipients"
+# Exchange answers 400 InefficientFilter unless every $orderby property leads $filter, in order
+# (Graph docs, List messages); so the filter always starts with receivedDateTime.
+_EVER = "1900-01-01T00:00:00Z"
+# Mail without a folder (/me/messages) also returns Teams chats, whose subject is "IM" (Graph known issue).
+TEAMS_CHAT_SUBJECT = "IM"
 ATTACHMENTS_FIELD = Field(
     description="absolute paths of files on this computer to attach (only inside the folders the user allowed, "
     "LOCAL_MCP_UPLOAD_DIRS; each up to 150 MB); needs Mail.ReadWrite too"
@@ -217,6 +222,8 @@ async def _message_page(
     graph: Any, path: str, params: dict[str, Any], cursor: str | None, limit: int
 ) -> MessageList:
     items, page = await fetch_page(graph, path, scopes=MAIL_READ, params=params, cursor=cursor, limit=clamp_limit(limit))
+    if path == "/me/messages":  # no folder: leave out the Teams chats Graph mixes in
+        items = [item for item in items if item.get("subject") != TEAMS_CHAT_SUBJECT]
     return MessageList(messages=[summary(item) for item in items], page=page)
 
 
@@ -236,7 +243,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
     async def list_messages(
         ctx: Context,
         folder: Annotated[
-            str | None, Field(description="well-known folder name (inbox, sentitems, drafts, archive, deleteditems) or a folder id; default: all mail")
+            str | None, Field(description="well-known folder name (inbox, sentitems, drafts, archive, deleteditems) or a folder id; default: all mail (Teams chats left out)")
         ] = None,
         unread_only: Annotated[bool, Field(description="only unread messages")] = False,
         sender: Annotated[str | None, Field(description="only messages from this email address")] = None,
@@ -245,15 +252,14 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         cursor: Annotated[str | None, CURSOR_FIELD] = None,
     ) -> MessageList | InputRequiredResult:
         state = state_of(ctx)
-        filters = []
+        start = graph_datetime(parse_when(since, field="since")) if since else _EVER
+        filters = [f"receivedDateTime ge {start}"]  # first, matching $orderby (InefficientFilter otherwise)
         if unread_only:
             filters.append("isRead eq false")
         if sender:
             filters.append(f"from/emailAddress/address eq {odata_quote(sender.strip())}")
-        if since:
-            filters.append(f"receivedDateTime ge {graph_datetime(parse_when(since, field='since'))}")
         params: dict[str, Any] = {"$select": _LIST_FIELDS, "$orderby": "receivedDateTime desc"}
-        if filters:
+        if unread_only or sender or since:
             params["$filter"] = " and ".join(filters)
         path = f"/me/mailFolders/{path_id(folder, field='folder')}/messages" if folder else "/me/messages"
         return await run_tool(
@@ -275,7 +281,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
     async def search_messages(
         ctx: Context,
         query: Annotated[str, Field(min_length=1, description="what to look for, e.g. 'falcon launch' or 'from:megan@contoso.com'")],
-        folder: Annotated[str | None, Field(description="well-known folder name or folder id; default: all mail")] = None,
+        folder: Annotated[str | None, Field(description="well-known folder name or folder id; default: all mail (Teams chats left out)")] = None,
         limit: Annotated[int, LIMIT_FIELD] = DEFAULT_LIMIT,
         cursor: Annotated[str | None, CURSOR_FIELD] = None,
     ) -> MessageList | InputRequiredResult:

@@ -51,7 +51,9 @@ class SearchHit(BaseModel):
 class SearchResult(BaseModel):
     query: str
     entity_type: EntityType
-    total: int | None = Field(default=None, description="Graph's estimate of all matches")
+    total: int | None = Field(default=None, description="Graph's estimate of all matches (events, files); null for "
+                              "messages, where Graph counts only the hits on the page")
+    total_note: str | None = Field(default=None, description="why `total` is missing, when it is")
     hits: list[SearchHit]
     page: PageInfo
 
@@ -158,10 +160,14 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             containers = [c for r in payload.get("value") or [] for c in (r.get("hitsContainers") or [])]
             found = [h for c in containers for h in (c.get("hits") or []) if isinstance(h, dict)][:size]
             total = next((c.get("total") for c in containers if isinstance(c.get("total"), int)), None)
+            note = None
+            if entity_type == "message":  # documented: for messages `total` is the count on the page
+                total, note = None, "Microsoft Search does not count all matching messages, only those on this page; use `page.has_more`."
             more = any(c.get("moreResultsAvailable") for c in containers) and bool(found)
             page = PageInfo(has_more=more, cursor=encode_search_cursor(entity_type, words, offset + len(found)) if more else None)
             return SearchResult(
-                query=words, entity_type=entity_type, total=total, hits=[hit(entity_type, h) for h in found], page=page
+                query=words, entity_type=entity_type, total=total, total_note=note,
+                hits=[hit(entity_type, h) for h in found], page=page
             )
 
         return await run_tool(ctx, body, consent_scopes=scopes)

@@ -266,7 +266,7 @@ def seed_drive(user: EmulatorUser, now: datetime) -> list[Json]:
     personal = user.email.replace("@", "_").replace(".", "_")
     web_root = f"https://{tenant_label}-my.sharepoint.com/personal/{personal}/Documents"
     drive_id = "b!Emu" + _drive_id("drive")[5:]
-    who = {"user": {"displayName": user.name, "email": user.email, "id": user.oid}}
+    who = {"user": {"displayName": user.name, "id": user.oid}}  # microsoft.graph.identity: no email
     root: Json = {
         "id": _drive_id("/"), "name": "root", "size": 0, "webUrl": web_root,
         "createdDateTime": iso(now - timedelta(days=400)), "lastModifiedDateTime": iso(now - timedelta(days=1)),

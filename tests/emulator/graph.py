@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote, urlencode
 
 import jwt
 
-from . import data, schema
+from . import contract, data, rules
 from .model import GRAPH_APP_ID, Fault
 from .web import Request, Response
 
@@ -105,6 +105,7 @@ class GraphApi:
         self.folders = data.seed_folders(self.messages)
         self.events = sorted(data.seed_events(emu.user, now), key=lambda e: e["start"]["dateTime"])
         self.drive_items = data.seed_drive(emu.user, now)
+        self.sent: list[tuple[str, Any]] = []  # (Graph type, JSON body) of every typed answer; see contract.py
         self.routes = [
             _route("GET", "/me", USER_READ, self.get_me),
             _route("GET", "/me/messages", MAIL_READ, self.list_messages),
@@ -236,12 +237,25 @@ class GraphApi:
     def _context(self, fragment: str) -> str:
         return f"{self.emu.graph_url}/$metadata#{fragment}"
 
-    def _entity(self, item: Json, call: Call, type_name: str, context: str) -> Response:
-        selected = _select([item], call.option("select"), type_name)[0]
-        return Response.of_json({"@odata.context": self._context(context), **selected}, content_type=GRAPH_JSON)
+    def typed(self, type_name: str, payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        """A JSON answer of Graph type `type_name` (an entity, or a page with `value`), kept for the contract check."""
+        self.sent.append((type_name, payload))
+        return Response.of_json(payload, status, headers, content_type=GRAPH_JSON)
 
-    def _collection(self, items: list[Json], call: Call, type_name: str, context: str) -> Response:
-        """Apply $filter/$orderby, then page with $top/$skip and an absolute @odata.nextLink."""
+    def _entity(self, item: Json, call: Call, type_name: str, context: str) -> Response:
+        contract.check_query(call, type_name)
+        selected = _select([item], call.option("select"), type_name)[0]
+        return self.typed(type_name, {"@odata.context": self._context(context), **selected})
+
+    def _collection(self, items: list[Json], call: Call, type_name: str, context: str, *,
+                    skiptoken: bool = False) -> Response:
+        """Apply $filter/$orderby, then page with $top/$skip and an absolute @odata.nextLink.
+
+        With `skiptoken`, the next link carries an opaque $skiptoken instead of $skip (users,
+        and mail $search, page that way on Graph).
+        """
+        contract.check_query(call, type_name)
+        rules.top(call, type_name)
         if (expr := call.option("filter")) is not None:
             keep = _compile_filter(expr)
             items = [item for item in items if keep(item)]
@@ -249,17 +263,23 @@ class GraphApi:
             items = _order(items, order)
         top = min(_int_option(call, "top", DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE)
         skip = _int_option(call, "skip", 0)
+        if token := call.req.query.get("$skiptoken"):
+            skip = _skiptoken_offset(token)
         page = items[skip:skip + top]
         body: Json = {"@odata.context": self._context(context)}
         if (call.option("count") or "").lower() == "true":
             body["@odata.count"] = len(items)
         body["value"] = _select(page, call.option("select"), type_name)
         if skip + top < len(items):
-            query = {k: v for k, v in call.req.query.items() if k not in ("$skip", "skip", "$top", "top")}
-            query.update({"$top": str(top), "$skip": str(skip + top)})
+            query = {k: v for k, v in call.req.query.items() if k not in ("$skip", "skip", "$top", "top", "$skiptoken")}
+            query["$top"] = str(top)
+            if skiptoken:
+                query["$skiptoken"] = base64.urlsafe_b64encode(f"emu:{skip + top}".encode()).decode("ascii")
+            else:
+                query["$skip"] = str(skip + top)
             body["@odata.nextLink"] = (f"{self.emu.base_url}{call.req.path}?"
                                        f"{urlencode(query, quote_via=quote)}")
-        return Response.of_json(body, content_type=GRAPH_JSON)
+        return self.typed(type_name, body)
 
     # ---- handlers: user ----------------------------------------------------------
 
@@ -288,17 +308,20 @@ class GraphApi:
         return [{k: v for k, v in m.items() if k not in _MAIL_BODY_FIELDS} for m in messages]
 
     def list_messages(self, call: Call) -> Response:
+        rules.messages(call)
         messages = self.messages
         if "id" in call.params:  # /me/mailFolders/{id}/messages
             folder = self._folder(call.params["id"])
             messages = [m for m in messages if m["parentFolderId"] == folder["id"]]
+        else:  # Graph known issue: mail without a folder includes Teams chats
+            messages = sorted(messages + self.mail.chats, key=lambda m: m["receivedDateTime"], reverse=True)
         if search := (call.option("search") or "").strip('"').lower():
             messages = [m for m in messages if search in " ".join((
                 m["subject"], m["bodyPreview"], m["from"]["emailAddress"]["name"],
                 m["from"]["emailAddress"]["address"])).lower()]
         oid = self.emu.user.oid
         return self._collection(self._readable_messages(call, messages), call, "message",
-                                f"users('{oid}')/messages")
+                                f"users('{oid}')/messages", skiptoken=call.option("search") is not None)
 
     def get_message(self, call: Call) -> Response:
         found = [m for m in self.messages if m["id"] == call.params["id"]]
@@ -416,18 +439,21 @@ def _int_option(call: Call, name: str, default: int) -> int:
     return int(raw)
 
 
+def _skiptoken_offset(token: str) -> int:
+    try:
+        kind, _, offset = base64.urlsafe_b64decode(token.encode("ascii")).decode("ascii").partition(":")
+        if kind == "emu" and offset.isdigit():
+            return int(offset)
+    except (ValueError, UnicodeError):
+        pass
+    raise GraphError(400, "BadRequest", "The $skiptoken is not valid; start again from the first page.")
+
+
 def _select(items: list[Json], select: str | None, type_name: str) -> list[Json]:
-    """Apply $select. Like Graph, unknown properties are a 400, and id/etag stay."""
+    """Apply $select against the type's declared properties (contract.py): unknown ones are a 400; id/etag stay."""
     if not select or not items:
         return items
-    known = {k.lower(): k for k in schema.PROPERTIES.get(type_name, ())}
-    known.update({k.lower(): k for item in items for k in item})
-    wanted = []
-    for name in (s.strip() for s in select.split(",") if s.strip()):
-        if name.lower() not in known:
-            raise GraphError(400, "RequestBroker--ParseUri",
-                             f"Could not find a property named '{name}' on type 'microsoft.graph.{type_name}'.")
-        wanted.append(known[name.lower()])
+    wanted = [contract.resolve(name, type_name) for name in (s.strip() for s in select.split(",") if s.strip())]
     keep = set(wanted) if type_name == "user" else set(wanted) | {"id", "@odata.etag"}
     return [{k: v for k, v in item.items() if k in keep} for item in items]
 

@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from . import data
+from . import data, rules
 from .graph import CALENDARS_READ, GRAPH_JSON, Call, GraphError, Route, _parse_datetime, _route
 from .web import Response
 
@@ -25,7 +25,7 @@ CALENDARS_WRITE = ("Calendars.ReadWrite",)
 UNANSWERED = ("Customer call: Fabrikam", "Contract renewal: Northwind Traders")  # invitations awaiting a reply
 NEVER = "0001-01-01T00:00:00Z"  # Graph's "no time" for a response that was not given
 MAX_SCHEDULES = 20
-MAX_SCHEDULE_DAYS = 42
+MAX_SCHEDULE_DAYS = 62
 _VIEW_CODES = {"free": "0", "tentative": "1", "busy": "2", "oof": "3", "workingelsewhere": "4"}
 _ANSWERS = {"accept": "accepted", "tentativelyAccept": "tentativelyAccepted", "decline": "declined"}
 
@@ -115,6 +115,7 @@ class CalendarApi:
         return [e for e in self.api.events if involved(e)]
 
     def get_schedule(self, call: Call) -> Response:
+        rules.work_or_school(self.api.emu.user.tid, "getSchedule")
         payload = {k.lower(): v for k, v in _json_body(call).items()}  # Graph accepts "Schedules" too
         schedules = payload.get("schedules")
         if not isinstance(schedules, list) or not schedules:
@@ -125,7 +126,7 @@ class CalendarApi:
         if end <= start:
             raise GraphError(400, "ErrorInvalidParameter", "The parameter 'EndTime' must be after 'StartTime'.")
         if end - start >= timedelta(days=MAX_SCHEDULE_DAYS):
-            raise GraphError(400, "ErrorInvalidTimeInterval", "The time interval must be less than 42 days.")
+            raise GraphError(400, "ErrorInvalidTimeInterval", f"The time interval must be less than {MAX_SCHEDULE_DAYS} days.")
         interval = int(payload.get("availabilityviewinterval") or 30)
         if not 5 <= interval <= 1440:
             raise GraphError(400, "ErrorInvalidParameter", "AvailabilityViewInterval must be between 5 and 1440.")
@@ -144,8 +145,7 @@ class CalendarApi:
                     continue
                 items.append({
                     "isPrivate": False, "status": event["showAs"], "subject": event["subject"],
-                    "location": event["location"]["displayName"], "isMeeting": bool(event["attendees"]),
-                    "isRecurring": False, "isException": False, "isReminderSet": True,
+                    "location": event["location"]["displayName"],
                     "start": {"dateTime": data.graph_datetime(begins), "timeZone": "UTC"},
                     "end": {"dateTime": data.graph_datetime(ends), "timeZone": "UTC"},
                 })
@@ -158,7 +158,7 @@ class CalendarApi:
                 "workingHours": self.api.mailbox.working_hours(str(address)),  # each person's own (graph_mailbox.py)
             })
         context = f"{self.api.emu.graph_url}/$metadata#Collection(microsoft.graph.scheduleInformation)"
-        return Response.of_json({"@odata.context": context, "value": value}, content_type=GRAPH_JSON)
+        return self.api.typed("scheduleInformation", {"@odata.context": context, "value": value})
 
     @staticmethod
     def _view(items: list[Json], start: datetime, end: datetime, interval: int) -> str:
@@ -220,7 +220,7 @@ class CalendarApi:
         self.api.events.sort(key=lambda e: e["start"]["dateTime"])
         self.created.append(event)
         context = f"{self.api.emu.graph_url}/$metadata#users('{user.oid}')/events/$entity"
-        return Response.of_json({"@odata.context": context, **event}, 201, content_type=GRAPH_JSON)
+        return self.api.typed("event", {"@odata.context": context, **event}, 201)
 
     def respond(self, call: Call, action: str) -> Response:
         event = next((e for e in self.api.events if e["id"] == call.params["id"]), None)
@@ -230,6 +230,7 @@ class CalendarApi:
             raise GraphError(400, "ErrorInvalidRequest", "Your request can't be completed. You can't respond "
                              "to a meeting you organized.")
         payload = _json_body(call) if call.req.body else {}
+        rules.event_response(payload)
         self.responses.append({"eventId": event["id"], "action": action, "comment": payload.get("comment"),
                                "sendResponse": payload.get("sendResponse", True)})
         event["responseStatus"] = {"response": _ANSWERS[action],

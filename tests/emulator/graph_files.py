@@ -215,12 +215,12 @@ class DriveStore:
                                 datetime.now(timezone.utc) + SESSION_LIFETIME)
         with self._lock:
             self.sessions[session.id] = session
-        return Response.of_json({
+        return self.api.typed("uploadSession", {
             "@odata.context": f"{self.emu.graph_url}/$metadata#microsoft.graph.uploadSession",
             "uploadUrl": f"{self.emu.base_url}/_files/upload/{session.id}?tempauth={session.secret}",
             "expirationDateTime": data.iso(session.expires),
             "nextExpectedRanges": ["0-"],
-        }, content_type=GRAPH_JSON)
+        })
 
     def handle_pre_authenticated(self, req: Request) -> Response:
         """/_files/download/<id> and /_files/upload/<session>: no bearer token, a tempauth instead."""
@@ -325,7 +325,7 @@ class DriveStore:
 
     def _item_response(self, item: Json, status: int) -> Response:
         context = f"{self.emu.graph_url}/$metadata#users('{self.emu.user.oid}')/drive/items/$entity"
-        return Response.of_json({"@odata.context": context, **item}, status, content_type=GRAPH_JSON)
+        return self.api.typed("driveItem", {"@odata.context": context, **item}, status)
 
     def _store(self, path: str, content: bytes, conflict: str) -> tuple[Json, bool]:
         """Create or replace the file at `path` (creating missing folders); returns (item, created)."""
@@ -379,7 +379,7 @@ class DriveStore:
 
     def _new_item(self, parent: Json, folder_path: str, name: str, now: str) -> Json:
         user = self.emu.user
-        who = {"user": {"displayName": user.name, "email": user.email, "id": user.oid}}
+        who = {"user": {"displayName": user.name, "id": user.oid}}
         root = self.api.drive_items[0]
         return {
             "id": data._drive_id(f"{folder_path}/{name}"), "name": name,

@@ -82,10 +82,27 @@ def seed_attachments(messages: list[Json]) -> dict[str, list[Json]]:
     return out
 
 
+def seed_chats(messages: list[Json]) -> list[Json]:
+    """Teams chats that GET /me/messages also returns (Graph known issue): subject "IM", a hidden folder."""
+    chats = []
+    for n, (source, text) in enumerate(zip(messages[1::6], ("Are you joining the Fabrikam call?", "lunch at 12?"))):
+        sender = source["from"]
+        chats.append({**{k: source[k] for k in ("createdDateTime", "lastModifiedDateTime", "sentDateTime", "toRecipients",
+                                                "ccRecipients", "bccRecipients", "replyTo", "flag")},
+                      "@odata.etag": f'W/"CQAAABYAAADEmuChat{n}"', "id": f"AAMkAGEmuTeamsChat{n:04d}AAA=",
+                      "receivedDateTime": source["receivedDateTime"], "hasAttachments": False,
+                      "internetMessageId": f"<teamschat{n}@emu>", "subject": "IM", "bodyPreview": text,
+                      "importance": "normal", "parentFolderId": "TeamsMessagesData", "conversationId": f"emu-chat-{n}",
+                      "isRead": True, "isDraft": False, "webLink": "", "sender": sender, "from": sender,
+                      "body": {"contentType": "html", "content": f"<div>{text}</div>"}})
+    return chats
+
+
 class MailApi:
     def __init__(self, api: GraphApi) -> None:
         self.api = api
         self.attachments = seed_attachments(api.messages)
+        self.chats = seed_chats(api.messages)  # in /me/messages only, never in a listed folder
         self.replies: list[Json] = []  # {"messageId", "action": "reply"|"replyAll", "comment", "payload"}
 
     def routes(self) -> list[Route]:
@@ -129,12 +146,12 @@ class MailApi:
         message = self._message(call.params["id"])
         items = self._selected(self.attachments.get(message["id"], []), call)
         context = f"{self.api.emu.graph_url}/$metadata#users('{self.api.emu.user.oid}')/messages('{message['id']}')/attachments"
-        return Response.of_json({"@odata.context": context, "value": items}, content_type=GRAPH_JSON)
+        return self.api.typed("attachment", {"@odata.context": context, "value": items})
 
     def get_attachment(self, call: Call) -> Response:
         item = self._selected([self._attachment(call.params["id"], call.params["attachment"])], call)[0]
         context = f"{self.api.emu.graph_url}/$metadata#users('{self.api.emu.user.oid}')/messages('{call.params['id']}')/attachments/$entity"
-        return Response.of_json({"@odata.context": context, **item}, content_type=GRAPH_JSON)
+        return self.api.typed("attachment", {"@odata.context": context, **item})
 
     def attachment_value(self, call: Call) -> Response:
         item = self._attachment(call.params["id"], call.params["attachment"])

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from . import data
+from . import data, rules
 from .graph import Call, GraphError, Route, _route
 from .web import Response
 
@@ -121,19 +121,22 @@ class Directory:
     # ---- handlers -------------------------------------------------------------------------
 
     def list_people(self, call: Call) -> Response:
+        rules.people(call)
         people = self.people
         if (search := (call.option("search") or "").strip().strip('"').strip().lower()):
             people = [p for p in people if _matches(p, search)]
         return self.api._collection(people, call, "person", f"users('{self.emu.user.oid}')/people")
 
     def list_users(self, call: Call) -> Response:
+        rules.directory(call)
         users = [self._visible(u, call) for u in self.users]
-        return self.api._collection(users, call, "user", "users")
+        return self.api._collection(users, call, "user", "users", skiptoken=True)
 
     def get_user(self, call: Call) -> Response:
         return self.api._entity(self._visible(self._user(call.params["id"]), call), call, "user", "users/$entity")
 
     def get_manager(self, call: Call) -> Response:
+        rules.work_or_school(self.emu.user.tid, "manager")
         user = self._user(call.params["id"]) if "id" in call.params else self._user(self.emu.user.oid)
         manager_id = self.managers.get(user["id"])
         if manager_id is None:

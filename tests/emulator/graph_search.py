@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from . import rules
 from .graph import CALENDARS_READ, MAIL_READ, Call, GraphError, Route, _route
 from .web import Response
 
@@ -42,9 +43,10 @@ def query(api: GraphApi, call: Call) -> Response:
     requests = payload.get("requests") if isinstance(payload, dict) else None
     if not isinstance(requests, list) or not requests:
         raise GraphError(400, "BadRequest", "The search request must contain at least one request.")
+    if len(requests) > 1:
+        raise GraphError(400, "BadRequest", "SearchRequest Invalid (only one searchRequest per query is supported).")
     results = [_one(api, call, request) for request in requests]
-    return Response.of_json({"@odata.context": f"{api.emu.graph_url}/$metadata#Collection(microsoft.graph.searchResponse)",
-                             "value": results})
+    return api.typed("searchResponse", {"@odata.context": f"{api.emu.graph_url}/$metadata#search", "value": results})
 
 
 def _one(api: GraphApi, call: Call, request: Any) -> Json:
@@ -57,6 +59,8 @@ def _one(api: GraphApi, call: Call, request: Any) -> Json:
         raise GraphError(400, "BadRequest", f"SearchRequest Invalid (Entity types combination {types} is not "
                          "supported: message, event and driveItem cannot be interleaved).")
     entity = types[0]
+    if entity == "message":
+        rules.work_or_school(api.emu.user.tid, "Searching messages")
     if entity not in _TYPE_SCOPES:
         raise GraphError(400, "BadRequest", f"SearchRequest Invalid (the emulator does not search '{entity}').")
     if not call.scopes & {s.lower() for s in _TYPE_SCOPES[entity]}:
@@ -76,7 +80,9 @@ def _one(api: GraphApi, call: Call, request: Any) -> Json:
     candidates = _candidates(api, entity)
     matched = [(item, haystack) for item, haystack in candidates if all(w in haystack.lower() for w in words)]
     page = matched[start:start + size]
-    container: Json = {"total": len(matched), "moreResultsAvailable": start + size < len(matched)}
+    # For messages Graph's `total` is the number of hits on the page, not of all matches (documented).
+    total = len(page) if entity == "message" else len(matched)
+    container: Json = {"total": total, "moreResultsAvailable": start + size < len(matched)}
     if page:
         container["hits"] = [
             {"hitId": item["id"], "rank": start + n + 1, "summary": _summary(haystack, words),

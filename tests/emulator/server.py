@@ -64,6 +64,7 @@ class Emulator:
         self.sent_mail: list[Any] = []  # JSON bodies POSTed to /me/sendMail
         self.claims_seen: list[str | None] = []  # the `claims` parameter of each token issued
         self.withheld_scopes: set[str] = set()  # lower-cased; see withhold_scopes
+        self.check_contract = True  # on leaving `with`, parse every answer with msgraph-sdk's models
         self.key = SigningKey()
         self._port = port
         self._lock = threading.Lock()
@@ -80,6 +81,9 @@ class Emulator:
     def start(self) -> Emulator:
         if self._server is not None:
             return self
+        from .contract import warm_up
+
+        warm_up()
         # A throw-away CA per emulator; clients trust it via ca_bundle only.
         ca = trustme.CA(organization_name="local-mcp emulator test CA")
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -105,6 +109,20 @@ class Emulator:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+        if exc is None and self.check_contract:
+            self.verify_contract()
+
+    def contract_violations(self) -> list[str]:
+        """Properties in the emulator's answers so far that msgraph-sdk's models do not know."""
+        from .contract import violations
+
+        return [v for type_name, body in self.graph.sent for v in violations(type_name, body)]
+
+    def verify_contract(self) -> None:
+        """Raise if any answer carried a property Graph's schema lacks (run on leaving `with Emulator()`)."""
+        if found := self.contract_violations():
+            raise AssertionError("the emulator sent properties that Graph's schema (msgraph-sdk models) "
+                                 f"does not have: {sorted(set(found))}")
 
     # ---- addresses ------------------------------------------------------------
 
