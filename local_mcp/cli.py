@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"local-mcp {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("serve", parents=[common], help="serve MCP on stdio (the default)")
+    commands.add_parser("serve", parents=[common], help="serve MCP on stdio (the default), or --transport http")
     login = commands.add_parser("login", parents=[common], help="sign in from this terminal (adds an account)")
     login.add_argument("--scopes", nargs="+", default=["User.Read"], metavar="SCOPE",
                        help="Graph scopes to consent to (default: User.Read)")
@@ -171,6 +171,14 @@ def _serve_until_stopped(settings: Settings) -> int:
         from .stdio import serve_stdio
 
         server = create_server(settings)
+    if settings.transport == "http":
+        from .remote.http_app import serve_http
+
+        try:
+            anyio.run(serve_http, settings, server)
+        except KeyboardInterrupt:
+            pass
+        return EXIT_OK
     anyio.run(serve_stdio, server)
     return EXIT_OK
 

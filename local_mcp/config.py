@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -120,6 +120,18 @@ SETTINGS: tuple[Setting, ...] = (
         "comma-separated tool areas to list: mail, calendar, files, people, search, tasks, contacts, teams, "
         "graph, or all (the default); the account tools are always listed",
     ),
+    # Remote mode (serve --transport http); checked in remote/settings.py.
+    Setting("transport", "LOCAL_MCP_TRANSPORT", "--transport", "stdio (one person, this machine) or http (remote mode, Entra-protected)"),
+    Setting("host", "LOCAL_MCP_HOST", "--host", "http: address to listen on"),
+    Setting("port", "LOCAL_MCP_PORT", "--port", "http: TCP port to listen on"),
+    Setting("server_url", "LOCAL_MCP_SERVER_URL", "--server-url", "http: public URL of the MCP endpoint, e.g. https://mcp.contoso.com/mcp (= the Application ID URI)"),
+    Setting("client_secret", "LOCAL_MCP_CLIENT_SECRET", "--client-secret", "http: the server app's client secret (prefer --client-secret-file)"),
+    Setting("client_secret_file", "LOCAL_MCP_CLIENT_SECRET_FILE", "--client-secret-file", "http: file holding the server app's client secret"),
+    Setting("client_certificate", "LOCAL_MCP_CLIENT_CERTIFICATE", "--client-certificate", "http: PEM file with the server app's certificate and private key"),
+    Setting("required_scopes", "LOCAL_MCP_REQUIRED_SCOPES", "--required-scopes", "http: scopes of the server's API an inbound token must carry (comma-separated)"),
+    Setting("allowed_tenants", "LOCAL_MCP_ALLOWED_TENANTS", "--allowed-tenants", "http with tenant organizations: tenant ids whose users may call (comma-separated)"),
+    Setting("redis_url", "LOCAL_MCP_REDIS_URL", "--redis-url", "http: Redis URL for an OBO token cache shared by replicas"),
+    Setting("cache_key", "LOCAL_MCP_CACHE_KEY", "--cache-key", "http: key that encrypts the Redis token cache and signs request state (required with Redis)"),
 )
 SETTINGS += (
     Setting(
@@ -162,6 +174,18 @@ class Settings:
     upload_dirs: tuple[Path, ...] = ()  # (): the download folder only
     toolsets: tuple[str, ...] = TOOLSETS  # the areas whose tools are listed (account always)
     preload: bool = True  # load the Graph/MSAL stack in the background after initialize (preload.py)
+    # Remote mode (see remote/settings.py); secrets never appear in a repr.
+    transport: str = "stdio"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    server_url: str = ""
+    client_secret: str = field(default="", repr=False)
+    client_secret_file: Path | None = None
+    client_certificate: Path | None = None
+    required_scopes: tuple[str, ...] = ("user_impersonation",)
+    allowed_tenants: tuple[str, ...] = ()
+    redis_url: str = field(default="", repr=False)
+    cache_key: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -248,12 +272,19 @@ def _parse(setting: Setting, raw: str) -> Any:
         if lowered in _FALSE:
             return False
         raise ConfigError(f"{setting.env} must be 1 or 0 (got {raw!r}).")
+    if setting.name in ("required_scopes", "allowed_tenants"):
+        return tuple(part.strip() for part in raw.replace(" ", ",").split(",") if part.strip())
+    if setting.name == "port":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{setting.env} must be a TCP port number (got {raw!r}).") from None
     if setting.name == "sign_in_timeout":
         try:
             return int(raw)
         except ValueError:
             raise ConfigError(f"{setting.env} must be a whole number of seconds (got {raw!r}).") from None
-    if setting.name in ("cache_dir", "download_dir"):
+    if setting.name in ("cache_dir", "download_dir", "client_secret_file", "client_certificate"):
         return Path(raw).expanduser()
     if setting.name == "upload_dirs":
         return tuple(Path(part.strip()).expanduser() for part in raw.split(os.pathsep) if part.strip())
@@ -359,3 +390,11 @@ def _validate(settings: Settings) -> None:
     if relative:
         raise ConfigError(f"LOCAL_MCP_UPLOAD_DIRS must list absolute folders (got {relative[0]!r}).")
     set_(settings, "upload_dirs", uploads)
+    transport = settings.transport.lower()
+    if transport not in ("stdio", "http"):
+        raise ConfigError(f"LOCAL_MCP_TRANSPORT must be stdio or http (got {settings.transport!r}).")
+    set_(settings, "transport", transport)
+    if transport == "http":
+        from .remote.settings import validate_remote
+
+        validate_remote(settings)

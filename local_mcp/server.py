@@ -30,8 +30,17 @@ INSTRUCTIONS = (
 )
 
 
+REMOTE_INSTRUCTIONS = (
+    "local-mcp works with the signed-in user's Microsoft 365 data through Microsoft Graph, on behalf of "
+    "the user whose token this MCP client sends. Write tools ask the user to confirm first."
+)
+
+
 # Modules whose register(server, settings) adds Graph tools (write tools only with allow_writes).
 GRAPH_TOOL_AREAS = (account, mail, mail_organise, calendar, files, people, search, graph_request)
+# Tools about this machine's own sign-in and token cache: not listed in remote (http) mode,
+# where the MCP client signs the user in (local_mcp/remote/).
+LOCAL_SIGN_IN_TOOLS = ("sign_in", "sign_out", "auth_status", "list_accounts", "switch_account")
 
 
 def create_server(
@@ -41,7 +50,7 @@ def create_server(
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
-        provider = tokens or TokenProvider(settings)
+        provider: Any = tokens or _token_provider(settings)
         async with provider:
             state = AppState(settings=settings, tokens=provider, graph=GraphClient(settings, provider, http_client=graph_http_client))
             if not settings.preload:
@@ -56,19 +65,37 @@ def create_server(
                 finally:
                     group.cancel_scope.cancel()
 
+    remote: dict[str, Any] = {}
+    if settings.transport == "http":
+        from .remote.http_app import AuditMiddleware, request_state_security
+
+        remote = {"middleware": [AuditMiddleware()], "request_state_security": request_state_security(settings)}
     server: MCPServer[AppState] = MCPServer(
         name="local-mcp",
         title="Microsoft 365 (local)",
         version=__version__,
-        instructions=INSTRUCTIONS,
+        instructions=INSTRUCTIONS if settings.transport == "stdio" else REMOTE_INSTRUCTIONS,
         lifespan=lifespan,
         log_level=settings.log_level,  # type: ignore[arg-type]
         subscriptions=False,  # nothing to subscribe to: advertise no listChanged / resources.subscribe
+        **remote,
     )
     protocol.install(server)
     for area in GRAPH_TOOL_AREAS:
         area.register(server, settings)
+    if settings.transport == "http":
+        for name in LOCAL_SIGN_IN_TOOLS:
+            server.remove_tool(name)
     return server
+
+
+def _token_provider(settings: Settings) -> Any:
+    """Local mode: this machine's sign-in (TokenProvider); remote mode: On-Behalf-Of the caller."""
+    if settings.transport == "http":
+        from .remote.obo import OboTokenProvider
+
+        return OboTokenProvider(settings)
+    return TokenProvider(settings)
 
 
 def tool_permissions(settings: Settings) -> list[Any]:

@@ -244,3 +244,80 @@ def test_log_redaction_covers_tracebacks(capsys):
     err = capsys.readouterr().err
     assert "it broke" in err and "Traceback" in err
     assert "secretsecret" not in err and "eyJabcdefgh" not in err
+
+
+# ----- paths, ids and cursors ------------------------------------------------------------------------
+
+from tests.graph_fake import page, query  # noqa: E402
+
+
+@pytest.mark.parametrize("bad", [".", "..", "%2e%2e", "%2E", "%252e%252e", " .. ", "x" * 2000])
+async def test_dot_ids_and_their_encodings_are_refused_in_every_id_argument(client_for, graph, writes, bad):
+    calls = [
+        ("get_message", {"message_id": bad}),
+        ("get_file", {"item_id": bad}),
+        ("download_file", {"item_id": bad}),
+        ("list_files", {"folder_id": bad}),
+        ("get_event", {"event_id": bad}),
+        ("get_user", {"user": bad}),
+    ]
+    async with client_for(writes) as client:
+        for tool, args in calls:
+            result = await client.call_tool(tool, args)
+            assert result.is_error, (tool, bad)
+            assert "Unknown tool" not in text_of(result) and ("id" in text_of(result) or "user" in text_of(result))
+            assert len(text_of(result)) < 600  # an echoed id is shortened
+    assert graph.requests == []
+
+
+async def test_cursors_are_signed_bound_to_their_query_and_limit_holds_on_cursor_pages(client_for, graph, writes):
+    msg = {"id": "m1", "subject": "s", "from": {"emailAddress": {"address": "a@contoso.example"}}}
+    graph.answer("GET", "/me/messages", page([msg, msg, msg], "/me/messages?$top=3&$skip=3"))
+    graph.answer("GET", "/me/drive/root/children", page([], None))
+    async with client_for(writes) as client:
+        first = await client.call_tool("list_messages", {"limit": 3})
+        cursor = first.structured_content["page"]["cursor"]
+        assert "/me/messages" not in cursor
+        tampered = cursor[:-2] + ("AA" if not cursor.endswith("AA") else "BB")
+        bad = await client.call_tool("list_messages", {"cursor": tampered})
+        foreign = await client.call_tool("list_files", {"cursor": cursor})
+        too_long = await client.call_tool("list_messages", {"cursor": "A" * 5000})
+        garbage = await client.call_tool("list_messages", {"cursor": "not a cursor!"})
+        second = await client.call_tool("list_messages", {"cursor": cursor, "limit": 1})
+    for result in (bad, foreign, too_long, garbage):
+        assert result.is_error and "cursor is not valid" in text_of(result), text_of(result)
+    assert not second.is_error, text_of(second)
+    assert len(second.structured_content["messages"]) == 1
+    assert query(graph.sent("GET", "/me/messages")[-1])["$top"] == "1"
+    assert len(graph.sent("GET", "/me/messages")) == 2  # the refused cursors reached nobody
+
+
+async def test_a_redirect_is_never_an_api_answer_and_a_body_is_never_resent(client_for, graph, writes):
+    import httpx
+
+    graph.answer("POST", "/me/sendMail", httpx.Response(307, headers={"Location": "https://evil.example/collect"}))
+    graph.answer("GET", "/me/messages/m1", httpx.Response(302, headers={"Location": "https://evil.example/fake"}))
+    yes = ElicitResult(action="accept", content={"confirm": True})
+    async with client_for(writes, elicitation_callback=recording([], yes)) as client:
+        sent = await client.call_tool("graph_request", {
+            "path": "/me/sendMail", "method": "POST", "scopes": ["Mail.Send"], "body": {"message": {"subject": "x"}}})
+        read = await client.call_tool("get_message", {"message_id": "m1"})
+    for result in (sent, read):
+        assert result.is_error and "redirect to evil.example" in text_of(result), text_of(result)
+    assert all(r.url.host == "graph.example" for r in graph.requests)
+
+
+@pytest.mark.parametrize("body", [
+    {"error": "invalid_request", "error_description": "The request is malformed."},
+    {"error": ["odd"]},
+    "plain text failure",
+])
+async def test_odd_graph_error_bodies_still_give_a_reason_and_a_next_step(client_for, graph, writes, body):
+    import httpx
+
+    reply = httpx.Response(400, json=body) if not isinstance(body, str) else httpx.Response(400, text=body)
+    graph.answer("GET", "/me/messages", reply)
+    async with client_for(writes) as client:
+        result = await client.call_tool("list_messages", {})
+    text = text_of(result)
+    assert result.is_error and "400 Bad Request" in text and "try again" in text, text

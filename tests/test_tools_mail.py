@@ -7,7 +7,7 @@ from mcp import Client
 from mcp_types import ElicitResult
 
 from local_mcp.tools import mail
-from local_mcp.tools._common import DECLARED, decode_cursor
+from local_mcp.tools._common import DECLARED
 from tests.fakes import FakeApp
 from tests.graph_fake import GRAPH, accept, body_of, page, person, query, text_of, tool_server
 
@@ -84,8 +84,10 @@ async def test_search_messages_sends_a_quoted_search_and_pages_with_the_cursor(c
         assert data["messages"][0]["received"] == "2026-03-02T09:15:00+00:00"
         assert data["page"]["has_more"] is True
         cursor = data["page"]["cursor"]
-        assert "graph.example" not in cursor and decode_cursor(cursor, GRAPH).startswith(GRAPH + "/me/messages?")
-        second = await client.call_tool("search_messages", {"query": "falcon", "cursor": cursor})
+        assert "graph.example" not in cursor
+        foreign = await client.call_tool("search_messages", {"query": "falcon", "cursor": cursor})
+        assert foreign.is_error and "another tool, folder or query" in text_of(foreign)  # signed for its query
+        second = await client.call_tool("search_messages", {"query": ' falcon  "launch" ', "cursor": cursor})
     assert not second.is_error
     sent = graph.sent("GET", "/me/messages")
     params = query(sent[0])

@@ -26,6 +26,8 @@ from .credential import ProviderCredential, call_scopes, call_token
 
 logger = logging.getLogger(__name__)
 
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
 _REASONS = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -196,6 +198,12 @@ class GraphClient:
             from kiota_http.middleware.options import RetryHandlerOption
 
             options.append(RetryHandlerOption(max_retries=0))
+        if not (raw and method.upper() == "GET"):
+            # A redirect is followed only for a content download (without our token, see _build_adapter):
+            # an API answer must come from Graph itself, and a body is never re-sent to another host.
+            from kiota_http.middleware.options import RedirectHandlerOption
+
+            options.append(RedirectHandlerOption(should_redirect=False))
         info.add_request_options(options)
 
         adapter = self._get_adapter()
@@ -217,6 +225,15 @@ class GraphClient:
             call_token.reset(token_reset)
         if response.status_code >= 400:
             raise graph_error(method, url, response.status_code, _parse_body(response), response.headers, scopes)
+        if response.status_code in _REDIRECTS:
+            target = urlsplit(str(response.headers.get("Location") or "")).netloc or "another address"
+            raise GraphError(
+                f"{method.upper()} {_display_path(url)}: Graph answered with a redirect to {target}, which local-mcp does "
+                "not follow for this call (an answer must come from Graph itself, and a request body is never sent "
+                "elsewhere). Try again; if it persists, check LOCAL_MCP_GRAPH_URL.",
+                status=response.status_code,
+                code="UnexpectedRedirect",
+            )
         body = response.content if raw else _parse_body(response)
         return GraphResponse(response.status_code, dict(response.headers), body)
 
@@ -350,10 +367,16 @@ def graph_error(
 ) -> GraphError:
     """Graph's error JSON -> GraphError whose message says what failed and what to do next."""
     error = body.get("error", {}) if isinstance(body, dict) else {}
-    code = str(error.get("code") or "") or None
-    message = str(error.get("message") or "").strip()
+    if isinstance(error, str):  # OAuth-style bodies: {"error": "invalid_request", "error_description": ...}
+        description = body.get("error_description") if isinstance(body, dict) else None
+        error = {"code": error, "message": description if isinstance(description, str) else ""}
+    elif not isinstance(error, dict):
+        error = {}
+    code = str(error.get("code") or "")[:100] or None
+    message = str(error.get("message") or "").strip()[:1000]
     inner = error.get("innerError") or error.get("innererror") or {}
     request_id = headers.get("request-id") or (inner.get("request-id") if isinstance(inner, dict) else None)
+    request_id = str(request_id)[:100] if request_id else None
     reason = _REASONS.get(status, "")
     retryable = status in (429, 500, 502, 503, 504)
     if status == 401:

@@ -17,20 +17,21 @@ from datetime import datetime, timezone, tzinfo
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
-from . import consent
+from . import consent, cursors
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
 MAX_TEXT_CHARS = 8000
+MAX_ID_CHARS = 1024  # Graph ids are a few hundred characters at most
 
 
 @dataclass(frozen=True)
@@ -130,24 +131,17 @@ def clamp_limit(limit: int | None, default: int = DEFAULT_LIMIT, maximum: int = 
     return max(1, min(int(limit), maximum))
 
 
-def encode_cursor(next_link: str | None, graph_url: str) -> str | None:
-    """Graph's @odata.nextLink, made opaque and relative to the configured Graph URL."""
+def encode_cursor(next_link: str | None, graph_url: str, binding: str = "") -> str | None:
+    """Graph's @odata.nextLink, made opaque, relative to the configured Graph URL and signed for `binding`."""
     if not next_link:
         return None
     relative = next_link[len(graph_url) :] if next_link.startswith(graph_url) else next_link
-    return base64.urlsafe_b64encode(relative.encode("utf-8")).decode("ascii").rstrip("=")
+    return cursors.sign(relative, binding)
 
 
-def decode_cursor(cursor: str, graph_url: str) -> str:
+def decode_cursor(cursor: str, graph_url: str, binding: str = "") -> str:
     """A cursor back into an absolute URL on the configured Graph host (anything else is refused)."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        relative = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
-    except Exception:
-        raise ToolError("The cursor is not valid; call the tool again without `cursor` to start over.") from None
-    if not relative.startswith("/") or relative.startswith("//"):
-        raise ToolError("The cursor is not valid; call the tool again without `cursor` to start over.")
-    return graph_url + relative
+    return graph_url + cursors.verify(cursor, binding)
 
 
 async def fetch_page(
@@ -159,19 +153,28 @@ async def fetch_page(
     cursor: str | None,
     limit: int,
     headers: Mapping[str, str] | None = None,
+    bind: Mapping[str, Any] | None = None,
 ) -> tuple[list[dict[str, Any]], PageInfo]:
-    """One page of a Graph collection: at most `limit` items and a cursor for the rest."""
+    """One page of a Graph collection: at most `limit` items and a cursor for the rest.
+
+    The cursor is signed for `path` and `bind` (default: `params`): a cursor from another
+    tool, resource or query is refused. Pass `bind` when params hold values that move
+    between calls (a window that defaults to "now").
+    """
+    binding = cursors.binding(path, params if bind is None else bind)
     if cursor:
-        url = decode_cursor(cursor, graph.settings.graph_url)
+        url = cursors.with_top(decode_cursor(cursor, graph.settings.graph_url, binding), limit)
         response = await graph.request("GET", url, scopes=scopes, headers=headers)
     else:
         query = dict(params or {})
         query.setdefault("$top", limit)
         response = await graph.request("GET", path, scopes=scopes, params=query, headers=headers)
     body = response.body if isinstance(response.body, dict) else {}
-    items = list(body.get("value") or [])[:limit]
+    value = body.get("value")
+    items = [item for item in value if isinstance(item, dict)][:limit] if isinstance(value, list) else []
     next_link = body.get("@odata.nextLink")
-    return items, PageInfo(has_more=bool(next_link), cursor=encode_cursor(next_link, graph.settings.graph_url))
+    link = next_link if isinstance(next_link, str) else None
+    return items, PageInfo(has_more=bool(link), cursor=encode_cursor(link, graph.settings.graph_url, binding))
 
 
 # ----- text --------------------------------------------------------------------------------------
@@ -306,7 +309,17 @@ def path_id(value: str, *, field: str = "id") -> str:
     cleaned = (value or "").strip()
     if not cleaned:
         raise ToolError(f"`{field}` is empty; pass the `id` from a list or search result.")
+    decoded = cleaned
+    for _ in range(3):  # also %2e%2e and %252e%252e
+        decoded = unquote(decoded)
+    if decoded.strip() in (".", "..") or len(cleaned) > MAX_ID_CHARS or any(ord(c) < 0x20 for c in decoded):
+        raise ToolError(f"`{field}` {short_text(cleaned)!r} is not an id; pass the `id` from a list or search result.")
     return quote(cleaned, safe="")
+
+
+def short_text(value: str, keep: int = 40) -> str:
+    """An echoed value, shortened: an error never repeats a long string back."""
+    return value if len(value) <= keep else value[:keep] + "…"
 
 
 _EMAIL = re.compile(r"^[^@\s,;<>()\[\]\"]+@[^@\s,;<>()\[\]\"]+\.[^@\s,;<>()\[\]\"]+$")

@@ -336,6 +336,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
                 scopes=CALENDARS_READ,
                 params=params,
                 cursor=cursor,
+                bind={},  # the window defaults to "now", which moves; the next link carries it
                 limit=clamp_limit(limit),
                 headers=UTC_PREFER,
             )

@@ -40,6 +40,7 @@ from ._common import (
     html_to_text,
     iso_utc,
     odata_quote,
+    path_id,
 )
 from ._download import DOWNLOAD_URL, TooLarge, open_item_content, read_capped, save_stream
 from ._runtime import run_tool, state_of
@@ -146,7 +147,7 @@ def _quoted(path: str) -> str:
 def item_url(*, path: str | None = None, item_id: str | None = None) -> str:
     """The Graph address of one item: by id, by path, or the root."""
     if item_id:
-        return f"/me/drive/items/{quote(item_id.strip(), safe='')}"
+        return f"/me/drive/items/{path_id(item_id, field='item_id')}"
     normalized = drive_path(path)
     return f"/me/drive/root:/{_quoted(normalized)}:" if normalized else "/me/drive/root"
 

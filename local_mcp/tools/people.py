@@ -12,7 +12,7 @@ Permissions, per Microsoft's documentation (least privileged first):
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -29,6 +29,7 @@ from ._common import (
     fetch_page,
     graph_tool,
     odata_quote,
+    short_text,
 )
 from ._runtime import run_tool, state_of
 
@@ -126,8 +127,8 @@ def user_profile(item: dict[str, Any], *, full: bool) -> User:
 def _who(value: str) -> str:
     who = value.strip()
     # '#' stays: guests' UPNs hold '#EXT#' (percent-encoded in the path as %23).
-    if not who or any(c in who for c in "/\\?") or who in (".", ".."):
-        raise ToolError(f"`user` must be a user id, user principal name or email address (got {value!r}).")
+    if not who or any(c in who for c in "/\\?") or unquote(unquote(unquote(who))).strip() in (".", "..") or len(who) > 320:
+        raise ToolError(f"`user` must be a user id, user principal name or email address (got {short_text(value)!r}).")
     return who
 
 

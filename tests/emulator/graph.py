@@ -8,6 +8,7 @@ endpoint, write a handler taking a `Call` and add a `Route` to `routes`.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import operator
 import re
@@ -179,6 +180,7 @@ class GraphApi:
     def _authenticate(self, req: Request) -> frozenset[str]:
         header = req.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
+        self.emu.identity.obo.graph_tokens_seen.append(hashlib.sha256(token.strip().encode()).hexdigest())
         if scheme.lower() != "bearer" or not token.strip():
             raise self._unauthorized("Access token is empty.")
         token = token.strip()

@@ -43,6 +43,7 @@ _GRANT_NAMES = {
     "authorization_code": "authorization_code",
     "refresh_token": "refresh_token",
     DEVICE_FLOW_GRANT: "device_code",
+    "urn:ietf:params:oauth:grant-type:jwt-bearer": "obo",  # On-Behalf-Of: see obo.py
 }
 # Letters only, no vowels (no accidental words), none that look like digits.
 _USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
@@ -203,6 +204,9 @@ class IdentityProvider:
         self._next_account: str | None = None  # email picked at the next account picker
         self._session_user: EmulatorUser | None = None  # the browser's signed-in session
         self.token_tenants: list[str] = []  # the tenant segment of each token request, in order
+        from .obo import OboGrant
+
+        self.obo = OboGrant(emu)  # remote-mode tests: the OBO grant, APIs, several users
         tenant = r"^/(?P<tenant>[^/]+)"
         self.routes = [
             _Route(("GET",), re.compile(tenant + r"/v2\.0/\.well-known/openid-configuration$"),
@@ -515,6 +519,8 @@ class IdentityProvider:
                 return self._redeem_refresh_token(client_id, form, m["tenant"])
             if grant_type == DEVICE_FLOW_GRANT:
                 return self._redeem_device_code(client_id, form, m["tenant"])
+            if grant_name == "obo":
+                return self.obo.redeem(client_id, form, f"{self.emu.base_url}{req.path}")
             if not grant_type:
                 raise OAuthError("invalid_request", *AADSTS["invalid_request"])
             raise OAuthError("unsupported_grant_type", 70003,
