@@ -7,13 +7,14 @@ from the cache), and a call keeps the account it started with (`pinned_account`)
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ..errors import ConfigError
 from .account import AccountRecord, AccountStore
-from .accounts import AccountBook, account_kind, pinned_account, tenant_of
+from .accounts import AccountBook, account_kind, pinned_account, refresh_authority, tenant_of
 
 T = TypeVar("T")
 
@@ -44,6 +45,12 @@ class AccountSwitching:
     _key_locks: dict[Any, Any]
     _active: str | None
     _active_known: bool
+    _apps: dict[str, Any]
+    _app: Any
+    _app_factory: Any
+    _token_cache: Any
+    _http_cache: Any
+    settings: Any
 
     def _account_store(self) -> AccountStore:
         raise NotImplementedError
@@ -81,6 +88,24 @@ class AccountSwitching:
         return self.summary(record, True)
 
     # ----- helpers ---------------------------------------------------------------------------------
+
+    def _refresh_app_blocking(self, home_id: str | None) -> Any:
+        """The MSAL app whose authority refreshes this account: a personal account on `common` uses `consumers`."""
+        authority = refresh_authority(self.settings.authority, self._load_book().get(home_id))
+        if authority == self.settings.authority:
+            return self._app
+        from .msal_app import build_public_client as _build_public_client
+        from .sign_in import effective_mode as _effective_mode
+
+        app = self._apps.get(authority)
+        if app is None:
+            use_broker = _effective_mode(self.settings) == "broker" if self.settings.auth_mode in ("auto", "broker") else False
+            factory = self._app_factory or functools.partial(_build_public_client, use_broker=use_broker)
+            app = self._apps[authority] = factory(
+                self.settings.with_changes(authority=authority), self._token_cache, self._http_cache
+            )
+        return app
+
 
     @staticmethod
     def kind_of(record: AccountRecord) -> str:

@@ -29,7 +29,7 @@ from .._gc import quiet_gc
 from ..errors import AuthError, CacheUnavailableError, DeviceCodePendingError, DeviceCodePrompt, SignInFailedError
 from . import progress
 from .account import AccountRecord, AccountStore
-from .accounts import AccountBook, pinned_account, refresh_authority, tenant_of
+from .accounts import AccountBook, pinned_account, tenant_of
 from .switching import AccountSwitching
 from .cache import CACHE_FILE_NAME, CacheInfo, describe_stuck_lock, open_token_cache
 from .msal_app import HTTP_CACHE_FILE_NAME, PersistentHttpCache, build_public_client
@@ -595,20 +595,6 @@ class TokenProvider(AccountSwitching):
 
     def _load_book(self) -> AccountBook:
         return self._account_store().load_book()
-
-    def _refresh_app_blocking(self, home_id: str | None) -> Any:
-        """The MSAL app whose authority refreshes this account: a personal account on `common` uses `consumers`."""
-        authority = refresh_authority(self.settings.authority, self._load_book().get(home_id))
-        if authority == self.settings.authority:
-            return self._app
-        app = self._apps.get(authority)
-        if app is None:
-            use_broker = effective_mode(self.settings) == "broker" if self.settings.auth_mode in ("auto", "broker") else False
-            factory = self._app_factory or functools.partial(build_public_client, use_broker=use_broker)
-            app = self._apps[authority] = factory(
-                self.settings.with_changes(authority=authority), self._token_cache, self._http_cache
-            )
-        return app
 
     # ----- threads and error translation -----------------------------------------------------------
 

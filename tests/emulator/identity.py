@@ -422,6 +422,9 @@ class IdentityProvider:
     def _account_picker(self, req: Request, params: dict[str, str]) -> str:
         """Entra's "Pick an account" page: one radio per account, the one the user will pick checked.
 
+        `prompt=select_account` "interrupts single sign-on providing account selection experience"
+        (Microsoft identity platform docs, "OAuth 2.0 authorization code flow": the prompt parameter).
+
         Submitting it POSTs the original authorize parameters back with `account`.
         """
         picked = self._picked_user()
