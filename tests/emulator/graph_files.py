@@ -197,6 +197,13 @@ class DriveStore:
             item for item in self.api.drive_items[1:]
             if all(w in (item["name"] + " " + self.text_of(item)).lower() for w in words)
         ]
+        # Graph docs, *Search for files* (driveItem-search): on OneDrive for Business and SharePoint
+        # the results' parentReference carries no `path` (the shared notes' measured fact; the
+        # tools resolve a parent by id instead).
+        found = [
+            {**item, "parentReference": {k: v for k, v in item["parentReference"].items() if k != "path"}}
+            for item in found
+        ]
         return self.api._collection(found, call, "driveItem", f"users('{self.emu.user.oid}')/drive/root/search")
 
     # ---- simple upload ---------------------------------------------------------------------
