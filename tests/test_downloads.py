@@ -65,7 +65,7 @@ async def test_download_file_streams_from_the_download_url_and_renames_when_comp
 
 
 async def test_download_file_stops_reading_at_the_cap_and_keeps_nothing(server, graph, tmp_path, monkeypatch):
-    monkeypatch.setattr(files, "MAX_DOWNLOAD_BYTES", 8 * CHUNK)
+    monkeypatch.setattr(files.read, "MAX_DOWNLOAD_BYTES", 8 * CHUNK)
     body = Body(100 * CHUNK)  # the metadata says small, the content is not
     graph.answer("GET", re.compile(r"/items/f1$"), item("liar.bin", 1000))
     graph.answer("GET", re.compile(r"^https://files\.example/dl/7$"), lambda r: httpx.Response(200, stream=body))

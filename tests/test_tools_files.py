@@ -65,7 +65,7 @@ async def test_list_files_selects_fields_and_pages_with_an_opaque_cursor(server,
     first = await call(srv, "list_files", {"limit": 2})
     assert not first.is_error, text_of(first)
     sent = graph.last("GET", re.compile("/children"))
-    assert query(sent) == {"$select": files._ITEM_FIELDS, "$top": "2"}
+    assert query(sent) == {"$select": files.items.ITEM_FIELDS, "$top": "2"}
     assert sent.headers["Authorization"] == "Bearer at-secret"
     data = first.structured_content
     assert data["folder"] == "/"
@@ -115,7 +115,7 @@ async def test_search_files_quotes_the_query_inside_the_path(server, graph):
     sent = graph.requests[-1]
     assert sent.url.path == "/v1.0/me/drive/root/search(q='Adele''s budget')"
     assert "%20" in sent.url.raw_path.decode()
-    assert query(sent) == {"$select": files._ITEM_FIELDS, "$top": "5"}
+    assert query(sent) == {"$select": files.items.ITEM_FIELDS, "$top": "5"}
     data = result.structured_content
     assert data["files"][0]["name"] == "Budget 2025.xlsx" and data["page"]["has_more"] is True
 
@@ -140,7 +140,7 @@ async def test_get_file_returns_the_text_of_a_text_file_without_sending_the_toke
     assert data["content"] == text and data["truncated"] is False and data["note"] is None
     assert data["modified_by"] == "Megan Bowen" and data["created"] == "2026-01-02T03:04:05+00:00"
     meta = graph.sent("GET", re.compile(r"Falcon budget\.csv:"))[0]
-    assert query(meta) == {"$select": files._DETAIL_FIELDS + ",@microsoft.graph.downloadUrl"}
+    assert query(meta) == {"$select": files.items.DETAIL_FIELDS + ",@microsoft.graph.downloadUrl"}
     content = graph.last("GET", re.compile("/content"))
     assert content.headers["Accept"] == "*/*" and "Range" not in content.headers
     download = graph.last("GET", re.compile("/dl/42"))
@@ -283,9 +283,9 @@ def _session_graph(graph: FakeGraph, *, final_status: int = 201, fail_once: int 
 
 @pytest.fixture
 def small_fragments(monkeypatch):
-    monkeypatch.setattr(files, "SIMPLE_UPLOAD_MAX_BYTES", 1000)
-    monkeypatch.setattr(files, "UPLOAD_FRAGMENT_BYTES", 400)
-    monkeypatch.setattr(files, "UPLOAD_RETRY_SECONDS", 0.0)
+    monkeypatch.setattr(files.upload, "SIMPLE_UPLOAD_MAX_BYTES", 1000)
+    monkeypatch.setattr(files.upload, "UPLOAD_FRAGMENT_BYTES", 400)
+    monkeypatch.setattr(files.upload, "UPLOAD_RETRY_SECONDS", 0.0)
 
 
 async def test_upload_file_big_goes_through_an_upload_session_without_our_token(server, graph, tmp_path, small_fragments):

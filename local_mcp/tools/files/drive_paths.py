@@ -15,7 +15,7 @@ from urllib.parse import quote, unquote
 
 import anyio
 
-from ..errors import GraphError
+from ...errors import GraphError
 
 MAX_PARENTS = 10
 
