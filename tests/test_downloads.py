@@ -185,3 +185,24 @@ def test_read_capped_stops_after_the_limit():
 
     data, more, produced = anyio.run(main)
     assert (data, more) == (b"z" * 25, True) and produced == 3
+
+
+async def test_saved_files_also_come_back_as_resource_links(server, graph, tmp_path):
+    graph.answer("GET", re.compile(r"/items/f1$"), item("Report final.pdf", 5))
+    graph.answer("GET", re.compile(r"^https://files\.example/dl/7$"), lambda r: httpx.Response(200, content=b"%PDF-"))
+    result = await call(server(), "download_file", {"item_id": "f1"})
+    assert not result.is_error, text_of(result)
+    assert set(result.structured_content) == {"id", "name", "path", "size"}  # unchanged by the link
+    link = result.content[-1]
+    saved = tmp_path / "downloads" / "Report final.pdf"
+    assert link.type == "resource_link" and link.uri == saved.as_uri() and link.uri.startswith("file:///")
+    assert (link.name, link.mime_type, link.size) == ("Report final.pdf", "application/pdf", 5)
+
+    graph.answer("GET", ATT, {"@odata.type": "#microsoft.graph.fileAttachment", "id": "a1", "name": "notes.txt",
+                              "size": 2, "contentType": "text/plain"})
+    graph.answer("GET", ATT + "/$value", content=b"hi", headers={"content-type": "text/plain"})
+    result = await call(server(), "download_attachment", {"message_id": "m1", "attachment_id": "a1"})
+    assert not result.is_error, text_of(result)
+    link = result.content[-1]
+    assert link.type == "resource_link" and link.uri == (tmp_path / "downloads" / "notes.txt").as_uri()
+    assert (link.mime_type, link.size) == ("text/plain", 2)

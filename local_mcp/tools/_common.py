@@ -50,6 +50,8 @@ ID_FINDERS: dict[str, str] = {
     "files": "list_files or search_files",
     "calendar": "list_events",
     "people": "search_people",
+    "tasks": "list_task_lists (list ids) or list_tasks (task ids)",
+    "contacts": "search_contacts",
 }
 
 # Every Graph tool ever declared, listed or not (write tools stay unlisted in read-only mode).

@@ -14,6 +14,7 @@ at most one chunk beyond the cap.
 from __future__ import annotations
 
 import contextlib
+import mimetypes
 import os
 import secrets
 from collections.abc import AsyncIterable, Callable
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from mcp_types import ResourceLink
 
 
 class TooLarge(Exception):
@@ -180,3 +182,20 @@ def open_item_content(
     if isinstance(url, str) and url:
         return graph.stream_pre_authenticated(url, headers=headers)
     return graph.stream("GET", f"{item_address}/content", scopes=scopes, headers={"Accept": "*/*", **headers})
+
+
+def saved_file_link(path: str, *, size: int | None, mime_type: str | None, description: str) -> ResourceLink:
+    """An MCP ResourceLink to a file this server saved: its `file://` URI, name, type and size.
+
+    A client can open or attach it without parsing the text; the structured result keeps the
+    plain path as before.
+    """
+    saved = Path(path)
+    return ResourceLink(
+        type="resource_link",
+        uri=saved.absolute().as_uri(),
+        name=saved.name,
+        description=description,
+        mime_type=mime_type or mimetypes.guess_type(saved.name)[0],
+        size=size,
+    )

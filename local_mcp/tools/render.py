@@ -127,6 +127,10 @@ def compact_text(fn: Callable[..., Any], *, finder: str | None = None) -> Callab
         if not isinstance(result, BaseModel) or isinstance(result, CallToolResult) or type(result).__name__ == "InputRequiredResult":
             return result
         structured = result.model_dump(mode="json", by_alias=True)
-        return CallToolResult(content=[TextContent(type="text", text=render(structured))], structured_content=structured)
+        content: list[Any] = [TextContent(type="text", text=render(structured))]
+        links = getattr(result, "resource_links", None)  # saved files: a resource_link each (DownloadResult, ...)
+        if callable(links):
+            content.extend(links())
+        return CallToolResult(content=content, structured_content=structured)
 
     return wrapper

@@ -306,3 +306,66 @@ def seed_drive(user: EmulatorUser, now: datetime) -> list[Json]:
 
     root["size"] = add(_DRIVE, root, "")
     return items
+
+
+# ---- To Do and Outlook contacts (graph_todo.py, graph_contacts.py) --------------------------------
+
+# (displayName, wellknownListName): To Do's own list is "Tasks", wellknownListName "defaultList".
+TODO_LISTS = [("Tasks", "defaultList"), ("Groceries", "none")]
+# (list index, title, status, importance, due in days from today or None, notes)
+_TODO_TASKS = [
+    (0, "Send the Q3 budget to Lee", "notStarted", "high", 2, "Numbers from the finance deck."),
+    (0, "Book the team offsite venue", "inProgress", "normal", 9, ""),
+    (0, "Renew the parking permit", "notStarted", "low", None, ""),
+    (0, "File the travel expenses", "completed", "normal", -3, ""),
+    (1, "Coffee beans", "notStarted", "normal", None, ""),
+]
+
+
+def _todo_day(moment: datetime) -> Json:
+    # To Do keeps dates: the time part comes back as midnight (docs-contrib issue #2136).
+    return {"dateTime": moment.strftime("%Y-%m-%dT00:00:00.0000000"), "timeZone": "UTC"}
+
+
+def seed_todo(now: datetime) -> tuple[list[Json], dict[str, list[Json]]]:
+    """To Do task lists and their tasks, with msgraph-sdk's todoTaskList / todoTask property names."""
+    lists = [{"id": _outlook_id("todolist", name), "displayName": name, "isOwner": True, "isShared": False,
+              "wellknownListName": known} for name, known in TODO_LISTS]
+    tasks: dict[str, list[Json]] = {item["id"]: [] for item in lists}
+    for n, (index, title, status, importance, due, notes) in enumerate(_TODO_TASKS):
+        created = now - timedelta(days=20 - n)
+        task: Json = {"@odata.etag": f'W/"emu-todo-{n}"', "id": _outlook_id("todotask", title), "title": title,
+                      "status": status, "importance": importance, "isReminderOn": False, "hasAttachments": False,
+                      "categories": [], "body": {"content": notes, "contentType": "text"},
+                      "createdDateTime": iso(created), "lastModifiedDateTime": iso(created)}
+        if due is not None:
+            task["dueDateTime"] = _todo_day(now + timedelta(days=due))
+        if status == "completed":
+            task["completedDateTime"] = _todo_day(now - timedelta(days=1))
+        tasks[lists[index]["id"]].append(task)
+    return lists, tasks
+
+
+# (givenName, surname, email, company, job title, mobile phone): the user's own Outlook contacts.
+_CONTACTS = [
+    ("Nick", "Fabrikam", "nick@fabrikam.example", "Fabrikam", "Buyer", "+1 206 555 0140"),
+    ("Sara", "Davis", "sara.davis@adatum.example", "Adatum", "Account Executive", None),
+    ("Grady", "Archie", "grady@contoso.example", "Contoso", "Designer", None),
+]
+
+
+def seed_contacts(now: datetime) -> list[Json]:
+    """Outlook contacts with msgraph-sdk's contact property names."""
+    contacts = []
+    for n, (given, surname, email, company, title, mobile) in enumerate(_CONTACTS):
+        contacts.append({
+            "id": _outlook_id("contact", email), "displayName": f"{given} {surname}", "givenName": given,
+            "surname": surname, "emailAddresses": [{"name": f"{given} {surname}", "address": email}],
+            "companyName": company, "jobTitle": title, "mobilePhone": mobile, "businessPhones": [],
+            "homePhones": [], "imAddresses": [], "categories": [], "parentFolderId": _outlook_id("contacts", "default"),
+            "businessAddress": {"street": f"{n + 1} Main Street", "city": "Redmond", "state": "WA",
+                                "postalCode": "98052", "countryOrRegion": "United States"},
+            "homeAddress": {}, "birthday": None, "personalNotes": "Met at the partner summit." if n == 0 else "",
+            "createdDateTime": iso(now - timedelta(days=90 + n)), "lastModifiedDateTime": iso(now - timedelta(days=n)),
+        })
+    return contacts

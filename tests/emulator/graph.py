@@ -154,6 +154,11 @@ class GraphApi:
 
         self.event_manage, self.shared = EventManageApi(self), SharedMailboxes(self)
         self.routes += self.event_manage.routes() + self.shared.routes()
+        from .graph_contacts import ContactsApi  # Outlook contacts
+        from .graph_todo import TodoApi  # Microsoft To Do
+
+        self.todo, self.contacts = TodoApi(self), ContactsApi(self)
+        self.routes += self.todo.routes() + self.contacts.routes()
 
     # ---- pipeline -------------------------------------------------------------
 
@@ -258,7 +263,7 @@ class GraphApi:
         return self.typed(type_name, {"@odata.context": self._context(context), **selected})
 
     def _collection(self, items: list[Json], call: Call, type_name: str, context: str, *,
-                    skiptoken: bool = False) -> Response:
+                    skiptoken: bool = False, filtered: bool = False) -> Response:
         """Apply $filter/$orderby, then page with $top/$skip and an absolute @odata.nextLink.
 
         With `skiptoken`, the next link carries an opaque $skiptoken instead of $skip (users,
@@ -266,7 +271,7 @@ class GraphApi:
         """
         contract.check_query(call, type_name)
         rules.top(call, type_name)
-        if (expr := call.option("filter")) is not None:
+        if (expr := call.option("filter")) is not None and not filtered:  # `filtered`: the caller applied it
             keep = _compile_filter(expr)
             items = [item for item in items if keep(item)]
         if (order := call.option("orderby")) is not None:

@@ -11,11 +11,11 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import InputRequiredResult
+from mcp_types import InputRequiredResult, ResourceLink
 from pydantic import BaseModel, Field
 
 from .._common import graph_tool, html_to_text, iso_utc
-from .._download import DOWNLOAD_URL, TooLarge, open_item_content, read_capped, save_stream
+from .._download import DOWNLOAD_URL, TooLarge, open_item_content, read_capped, save_stream, saved_file_link
 from .._runtime import run_tool, state_of
 from ..local_files import looks_secret, secret_note
 from .items import DETAIL_FIELDS, DRIVE_ID_FIELD, FILES_READ, FILES_READ_ALL, FileItem, file_item, item_url, megabytes, one_of
@@ -39,6 +39,9 @@ class DownloadResult(BaseModel):
     name: str
     path: str = Field(description="where the file was saved on this computer")
     size: int = Field(description="bytes written")
+
+    def resource_links(self) -> list[ResourceLink]:
+        return [saved_file_link(self.path, size=self.size, mime_type=None, description=f"{self.name}, saved from OneDrive")]
 
 
 def register(server: MCPServer[Any], settings: Any) -> None:

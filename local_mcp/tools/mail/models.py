@@ -98,6 +98,11 @@ class SavedAttachment(BaseModel):
     size: int = Field(description="bytes written")
     content_type: str | None
 
+    def resource_links(self) -> list[Any]:
+        from .._download import saved_file_link
+
+        return [saved_file_link(self.path, size=self.size, mime_type=self.content_type, description="an email attachment, saved")]
+
 
 class SentMail(BaseModel):
     sent: bool
