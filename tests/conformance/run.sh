@@ -13,7 +13,9 @@ python="${PYTHON:-python}"
 mkdir -p "$dir"
 stamp="$dir/installed-$NODE_VERSION-$SUITE_VERSION"
 if [ ! -e "$stamp" ]; then
-  (cd "$dir" && npm install --no-audit --no-fund --silent --no-save \
+  # A package.json of its own, so npm installs here and not into a parent folder's project.
+  [ -e "$dir/package.json" ] || echo '{"private": true}' > "$dir/package.json"
+  (cd "$dir" && npm install --no-audit --no-fund --silent --save-exact \
     "node@$NODE_VERSION" "@modelcontextprotocol/conformance@$SUITE_VERSION" >/dev/null) \
     || { echo "npm install of node@$NODE_VERSION and the conformance suite failed" >&2; exit 1; }
   touch "$stamp"
