@@ -68,3 +68,6 @@ def test_status_permissions_lists_each_tools_scopes(capsys):
     assert tools["list_messages"]["scopes"] == ["Mail.Read"]
     assert all(t["scopes"] for name, t in tools.items() if name != "graph_request")  # it takes the caller's
     assert tools["send_message"]["write"] is True and tools["send_message"]["scopes"] == ["Mail.Send"]
+    assert tools["list_tasks"]["scopes"] == ["Tasks.Read"] and tools["list_tasks"]["area"] == "tasks"
+    assert tools["update_task"]["write"] is True and tools["update_task"]["scopes"] == ["Tasks.ReadWrite"]
+    assert tools["search_contacts"]["scopes"] == ["Contacts.Read"] and tools["get_contact"]["area"] == "contacts"
