@@ -49,7 +49,7 @@ class ContactsApi:
     def list_contacts(self, call: Call) -> Response:
         contract.check_query(call, "contact")
         items = self.contacts
-        filtered = False
+        filtered = searched = False
         if (search := call.option("search")) is not None:
             if not _QUOTED.match(search.strip()):
                 raise GraphError(400, "BadRequest", 'Syntax error: the $search value must be one string in double quotes.')
@@ -58,6 +58,7 @@ class ContactsApi:
                     raise GraphError(400, "ErrorInvalidUrlQuery", f"The query parameter '${name}' is not supported with '$search'.")
             words = search.strip().strip('"').lower().split()
             items = [c for c in items if all(w in _searchable(c) for w in words)]
+            searched = True  # a search pages on with an opaque $skiptoken, as message search does
         elif (expr := call.option("filter")) is not None and "emailaddresses" in expr.lower():
             match = _EMAIL_FILTER.match(expr)
             if not match:
@@ -66,7 +67,7 @@ class ContactsApi:
             items = [c for c in items if any(str(e.get("address", "")).lower() == wanted for e in c.get("emailAddresses") or [])]
             filtered = True
         # Paging, $select and the next link (which keeps $search / $filter) are the shared collection code's.
-        return self.api._collection(items, call, "contact", self._context(), filtered=filtered)
+        return self.api._collection(items, call, "contact", self._context(), filtered=filtered, skiptoken=searched)
 
     def get_contact(self, call: Call) -> Response:
         for contact in self.contacts:
