@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel
 
@@ -124,6 +125,12 @@ def compact_text(fn: Callable[..., Any], *, finder: str | None = None) -> Callab
             if finder and isinstance(cause, GraphError) and cause.status == 404:
                 raise ToolError(f"{exc} To find the right id, call {finder}.") from cause
             raise
+        except MCPError:
+            raise
+        except Exception as exc:  # outside run_tool (argument checks, dates): a reason, not a bare error
+            from .failures import explain
+
+            raise ToolError(str(explain(exc, fn.__name__))) from exc
         if not isinstance(result, BaseModel) or isinstance(result, CallToolResult) or type(result).__name__ == "InputRequiredResult":
             return result
         structured = result.model_dump(mode="json", by_alias=True)
