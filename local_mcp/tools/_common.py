@@ -92,7 +92,7 @@ def graph_tool(
         from .render import compact_text
 
         server.add_tool(
-            compact_text(fn, finder=ID_FINDERS.get(area)),  # text content: a compact rendering, not the JSON again
+            compact_text(fn, finder=ID_FINDERS.get(area), name=name),  # text content: a compact rendering, not the JSON again
             name=name,
             title=title,
             description=description,

@@ -113,14 +113,11 @@ async def run_tool(
     except Exception as exc:  # never the SDK's bare "Error executing tool X": a reason and a next step
         from .failures import explain
 
-        raise ToolError(str(explain(exc, _tool_name(operation)))) from exc
+        from .cursors import current_tool
+
+        raise ToolError(str(explain(exc, current_tool.get() or "The tool"))) from exc
     finally:
         progress.current_reporter.reset(reset)
-
-
-def _tool_name(operation: Callable[..., Any]) -> str:
-    """The tool a body belongs to: tool bodies are closures named `<tool>.<locals>.body`."""
-    return getattr(operation, "__qualname__", "").split(".", 1)[0] or "The tool"
 
 
 async def _log_to_client(ctx: Context, message: str) -> None:
