@@ -10,7 +10,8 @@ import anyio
 import httpx
 import pytest
 
-from local_mcp.tools import _download, files, mail
+from local_mcp.tools import _download, files
+from local_mcp.tools.mail import read as mail
 from tests.graph_fake import FakeGraph, call, text_of, tool_server
 
 CHUNK = 64 * 1024

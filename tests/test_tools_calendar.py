@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta, timezone
 import pytest
 from mcp import Client
 
-from local_mcp.tools import calendar
+from local_mcp.tools.calendar import availability, models as calendar
 from local_mcp.tools._common import DECLARED
 from tests.fakes import FakeApp
 from tests.graph_fake import accept, body_of, page, person, query, text_of, tool_server
@@ -208,7 +208,7 @@ def at(text: str) -> datetime:
 
 
 def test_free_slots_rounds_the_start_and_can_include_weekends():
-    slots = calendar.free_slots(
+    slots = availability.free_slots(
         [(at("2026-03-07T10:30"), at("2026-03-07T11:00"))],
         at("2026-03-07T10:07"),  # a Saturday, mid-morning
         at("2026-03-08T23:00"),
@@ -225,7 +225,7 @@ def test_free_slots_rounds_the_start_and_can_include_weekends():
 
 def test_busy_times_come_from_the_availability_view_when_items_are_missing():
     start = at("2026-03-02T09:00")
-    busy = calendar._busy_from({"availabilityView": "0214"}, start, 30)
+    busy = availability._busy_from({"availabilityView": "0214"}, start, 30)
     assert busy == [(at("2026-03-02T09:30"), at("2026-03-02T10:00")), (at("2026-03-02T10:00"), at("2026-03-02T10:30"))]
 
 

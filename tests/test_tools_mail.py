@@ -6,7 +6,7 @@ import pytest
 from mcp import Client
 from mcp_types import ElicitResult
 
-from local_mcp.tools import mail
+from local_mcp.tools.mail import models as mail
 from local_mcp.tools._common import DECLARED
 from tests.fakes import FakeApp
 from tests.graph_fake import GRAPH, accept, body_of, page, person, query, text_of, tool_server

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from . import data
-from .graph import GRAPH_JSON, MAIL_SEND, Call, GraphError, Route, _route
+from .graph import MAIL_SEND, Call, GraphError, Route, _route
 from .web import Request, Response
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ class MailOrganiseApi:
 
     def _entity(self, message: Json, status: int = 200) -> Response:
         context = f"{self.api.emu.graph_url}/$metadata#users('{self.api.emu.user.oid}')/messages/$entity"
-        return Response.of_json({"@odata.context": context, **message}, status, content_type=GRAPH_JSON)
+        return self.api.typed("message", {"@odata.context": context, **message}, status)
 
     def _new_draft(self, fields: Json) -> Json:
         me = {"emailAddress": {"name": self.api.emu.user.name, "address": self.api.emu.user.email}}
@@ -226,7 +226,7 @@ class MailOrganiseApi:
         item = self._store(message, str(payload.get("name") or "attachment"),
                            str(payload.get("contentType") or "application/octet-stream"), content)
         context = f"{self.api.emu.graph_url}/$metadata#users('{self.api.emu.user.oid}')/messages('{message['id']}')/attachments/$entity"
-        return Response.of_json({"@odata.context": context, **item}, 201, content_type=GRAPH_JSON)
+        return self.api.typed("attachment", {"@odata.context": context, **item}, 201)
 
     def _store(self, message: Json, name: str, content_type: str, content: bytes) -> Json:
         item = {
@@ -253,12 +253,12 @@ class MailOrganiseApi:
         self.sessions[session_id] = {"secret": secret, "message": message["id"], "name": spec["name"], "size": size,
                                      "contentType": spec.get("contentType") or "application/octet-stream",
                                      "received": bytearray()}
-        return Response.of_json({
+        return self.api.typed("uploadSession", {
             "@odata.context": f"{self.api.emu.graph_url}/$metadata#microsoft.graph.uploadSession",
             "uploadUrl": f"{self.api.emu.base_url}/_outlook/attachmentSessions/{session_id}?authtoken={secret}",
             "expirationDateTime": data.iso(expires),
             "nextExpectedRanges": ["0-"],
-        }, 201, content_type=GRAPH_JSON)
+        }, 201)
 
     def handle_pre_authenticated(self, req: Request) -> Response:
         """PUT / DELETE on an attachment upload URL: its own authtoken, never a bearer token."""
@@ -284,8 +284,8 @@ class MailOrganiseApi:
                 raise GraphError(413, "ErrorRequestEntityTooLarge", "A range may hold at most 4 MB.")
             session["received"] += req.body
             if end + 1 < total:
-                return Response.of_json({"expirationDateTime": data.iso(datetime.now(timezone.utc) + timedelta(minutes=15)),
-                                         "nextExpectedRanges": [f"{end + 1}-"]})
+                return self.api.typed("uploadSession", {"expirationDateTime": data.iso(datetime.now(timezone.utc) + timedelta(minutes=15)),
+                                                        "nextExpectedRanges": [f"{end + 1}-"]})
             self.sessions.pop(session_id, None)
             message = self.api.mail._message(session["message"])
             item = self._store(message, session["name"], session["contentType"], bytes(session["received"]))

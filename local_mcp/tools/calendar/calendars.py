@@ -1,4 +1,4 @@
-"""Calendar management beyond calendar.py: the user's calendars, own and shared with them.
+"""Listing calendars: the user's own and those shared with them.
 
 Graph page: api-reference/v1.0/api/user-list-calendars.md (GET /me/calendars lists the user's
 calendars, including calendars other people shared with them and the user accepted).
@@ -12,8 +12,8 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import InputRequiredResult
 from pydantic import BaseModel, Field
 
-from ._common import CURSOR_FIELD, DEFAULT_LIMIT, LIMIT_FIELD, PageInfo, clamp_limit, fetch_page, graph_tool
-from ._runtime import run_tool, state_of
+from .._common import CURSOR_FIELD, DEFAULT_LIMIT, LIMIT_FIELD, PageInfo, clamp_limit, fetch_page, graph_tool
+from .._runtime import run_tool, state_of
 
 CALENDARS_READ = ("Calendars.Read",)
 _CALENDAR_FIELDS = "id,name,color,isDefaultCalendar,canEdit,owner"

@@ -15,10 +15,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import InputRequiredResult
 from pydantic import BaseModel, Field
 
-from ._common import ConfirmOnce, email_addresses, graph_tool, path_id
-from ._runtime import run_tool, state_of
-from .mail import Address, _quoted_preview, addresses, recipients
-from .mail_attach import attach_all, describe, local_attachments
+from .._common import ConfirmOnce, email_addresses, graph_tool, path_id
+from .._runtime import run_tool, state_of
+from .models import Address, _quoted_preview, addresses, recipients
+from .attach import attach_all, describe, local_attachments
 
 MAIL_READ_WRITE = ("Mail.ReadWrite",)
 # Sending a draft or forwarding names the message's subject and people in the question, so it reads it too.

@@ -18,8 +18,8 @@ from typing import Any
 
 from mcp.server.mcpserver.exceptions import ToolError
 
-from ..errors import GraphError
-from .local_files import read_limited, resolve_upload_path
+from ...errors import GraphError
+from ..local_files import read_limited, resolve_upload_path
 
 SIMPLE_ATTACHMENT_BYTES = 3 * 1024 * 1024  # under this: one POST with contentBytes
 MAX_ATTACHMENT_BYTES = 150 * 1024 * 1024  # upload sessions take files up to 150 MB
