@@ -149,6 +149,11 @@ class GraphApi:
         from . import graph_calendars
 
         self.routes += graph_calendars.routes(self)
+        from .graph_calendar_manage import EventManageApi  # update, cancel, delete
+        from .graph_shared import SharedMailboxes  # /users/{id}/... and /me/calendars/{id}/...
+
+        self.event_manage, self.shared = EventManageApi(self), SharedMailboxes(self)
+        self.routes += self.event_manage.routes() + self.shared.routes()
 
     # ---- pipeline -------------------------------------------------------------
 
@@ -378,7 +383,7 @@ class GraphApi:
                 return self._entity(in_preferred_zone([event], call)[0], call, "event", f"users('{self.emu.user.oid}')/events/$entity")
         raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
 
-    def calendar_view(self, call: Call) -> Response:
+    def calendar_view(self, call: Call, events: list[Json] | None = None) -> Response:
         start, end = call.req.query.get("startDateTime"), call.req.query.get("endDateTime")
         if not start or not end:
             raise GraphError(400, "ErrorInvalidParameter", "This request requires a time window specified "
@@ -387,7 +392,7 @@ class GraphApi:
         if window_start is None or window_end is None:
             raise GraphError(400, "ErrorInvalidParameter", "The value of the parameter 'StartDateTime' or "
                              "'EndDateTime' is invalid.")
-        overlapping = [e for e in self.events
+        overlapping = [e for e in (self.events if events is None else events)
                        if _parse_datetime(e["start"]["dateTime"]) < window_end  # type: ignore[operator]
                        and _parse_datetime(e["end"]["dateTime"]) > window_start]  # type: ignore[operator]
         from .graph_mailbox import in_preferred_zone

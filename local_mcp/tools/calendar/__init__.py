@@ -4,6 +4,7 @@
 - read.py          list_events, get_event
 - availability.py  find_free_time
 - write.py         create_event, respond_to_event
+- manage.py        update_event, cancel_event (decline or delete for invitations)
 - calendars.py     list_calendars
 """
 
@@ -13,12 +14,12 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 
-from . import availability, calendars, read, write
+from . import availability, calendars, manage, read, write
 from .models import UTC_PREFER, in_zone
 
 __all__ = ["UTC_PREFER", "in_zone", "register"]
 
 
 def register(server: MCPServer[Any], settings: Any) -> None:
-    for part in (read, availability, write, calendars):
+    for part in (read, availability, write, manage, calendars):
         part.register(server, settings)

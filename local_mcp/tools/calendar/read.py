@@ -10,6 +10,7 @@ from pydantic import Field
 
 from .._common import CURSOR_FIELD, DEFAULT_LIMIT, LIMIT_FIELD, clamp_limit, fetch_page, graph_datetime, graph_tool, path_id
 from .._runtime import run_tool, state_of
+from ..mailboxes import CALENDARS_READ_SHARED, MAILBOX_FIELD, mailbox_root, scopes_for
 from ..timezones import user_zone
 from .models import (
     _DETAIL_FIELDS,
@@ -34,10 +35,12 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         description=(
             "List calendar events (meetings and appointments, recurring ones expanded) that overlap a time window, "
             "earliest first; default window: now to 7 days ahead; times carry the offset of your time zone, "
-            "which the result names (dates and times without an offset are read in it)."
+            "which the result names (dates and times without an offset are read in it); one calendar (calendar_id) "
+            "or a calendar shared with you (mailbox)."
         ),
         area="calendar",
         scopes=CALENDARS_READ,
+        alternative_scopes=CALENDARS_READ_SHARED,
     )
     async def list_events(
         ctx: Context,
@@ -46,12 +49,17 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         end: Annotated[str | None, Field(description="window end, ISO 8601 (without an offset: your time zone); default 7 days after start")] = None,
         limit: Annotated[int, LIMIT_FIELD] = DEFAULT_LIMIT,
         cursor: Annotated[str | None, CURSOR_FIELD] = None,
+        calendar_id: Annotated[str | None, Field(description="one calendar's `id` from list_calendars; default: the main calendar")] = None,
+        mailbox: Annotated[str | None, MAILBOX_FIELD] = None,
     ) -> EventList | InputRequiredResult:
         state = state_of(ctx)
         _window(start, end, DEFAULT_WINDOW)  # refuse bad input before any sign-in
+        root, scopes = mailbox_root(mailbox), scopes_for(mailbox, CALENDARS_READ, CALENDARS_READ_SHARED)
+        # calendar-list-calendarview.md: /calendars/{id}/calendarView for one calendar, /calendarView for the main one
+        path = f"{root}/calendars/{path_id(calendar_id, field='calendar_id')}/calendarView" if calendar_id else f"{root}/calendarView"
 
         async def body() -> EventList:
-            await state.tokens.get_token(state.settings.graph_resource, CALENDARS_READ)
+            await state.tokens.get_token(state.settings.graph_resource, scopes)
             where = await user_zone(state)
             begin, finish = _window(start, end, DEFAULT_WINDOW, where.zone)
             params = {
@@ -62,8 +70,8 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             }
             items, page = await fetch_page(
                 state.graph,
-                "/me/calendarView",
-                scopes=CALENDARS_READ,
+                path,
+                scopes=scopes,
                 params=params,
                 cursor=cursor,
                 bind={},  # the window defaults to "now", which moves; the next link carries it
@@ -79,7 +87,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
                 page=page,
             )
 
-        return await run_tool(ctx, body, consent_scopes=CALENDARS_READ)
+        return await run_tool(ctx, body, consent_scopes=scopes)
 
     @graph_tool(
         server,
@@ -92,16 +100,19 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         ),
         area="calendar",
         scopes=CALENDARS_READ,
+        alternative_scopes=CALENDARS_READ_SHARED,
     )
     async def get_event(
         ctx: Context,
         event_id: Annotated[str, Field(description="the event `id` from list_events")],
+        mailbox: Annotated[str | None, MAILBOX_FIELD] = None,
     ) -> EventDetails | InputRequiredResult:
         state = state_of(ctx)
-        path = f"/me/events/{path_id(event_id, field='event_id')}"
+        scopes = scopes_for(mailbox, CALENDARS_READ, CALENDARS_READ_SHARED)
+        path = f"{mailbox_root(mailbox)}/events/{path_id(event_id, field='event_id')}"
 
         async def body() -> EventDetails:
-            item = await state.graph.get_json(path, scopes=CALENDARS_READ, params={"$select": _DETAIL_FIELDS}, headers=UTC_PREFER)
+            item = await state.graph.get_json(path, scopes=scopes, params={"$select": _DETAIL_FIELDS}, headers=UTC_PREFER)
             return event_details(item, await user_zone(state))
 
-        return await run_tool(ctx, body, consent_scopes=CALENDARS_READ)
+        return await run_tool(ctx, body, consent_scopes=scopes)

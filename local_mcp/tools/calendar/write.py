@@ -56,8 +56,11 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         location: Annotated[str | None, Field(description="where, e.g. a room name")] = None,
         online_meeting: Annotated[bool, Field(description="add a Teams meeting link")] = False,
         confirm: Annotated[bool, _CONFIRM_FIELD] = False,
+        calendar_id: Annotated[str | None, Field(description="create it in this calendar (an `id` from list_calendars that you can edit); default: your main calendar")] = None,
     ) -> CreatedEvent | InputRequiredResult:
         state = state_of(ctx)
+        # calendar-post-events.md: POST /me/calendars/{id}/events; user-post-events.md: POST /me/events (main calendar)
+        target = f"/me/calendars/{path_id(calendar_id, field='calendar_id')}/events" if calendar_id else "/me/events"
         begin, finish = parse_when(start, field="start"), parse_when(end, field="end")
         if finish <= begin:
             raise ToolError("`end` must be after `start`.")
@@ -94,7 +97,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             if asked is not None:
                 return asked
             response = await state.graph.request(
-                "POST", "/me/events", scopes=CALENDARS_WRITE, json_body=payload, headers=UTC_PREFER, may_duplicate=True
+                "POST", target, scopes=CALENDARS_WRITE, json_body=payload, headers=UTC_PREFER, may_duplicate=True
             )
             item = response.body if isinstance(response.body, dict) else {}
             return CreatedEvent(

@@ -23,6 +23,7 @@ from .._common import (
 )
 from .._download import TooLarge, item_attachment_extension, save_stream
 from .._runtime import run_tool, state_of
+from ..mailboxes import MAIL_READ_SHARED, MAILBOX_FIELD, mailbox_root, scopes_for
 from .models import (
     _ATTACHMENT_FIELDS,
     _DETAIL_FIELDS,
@@ -43,10 +44,11 @@ from .models import (
 
 
 async def _message_page(
-    graph: Any, path: str, params: dict[str, Any], cursor: str | None, limit: int
+    graph: Any, path: str, params: dict[str, Any], cursor: str | None, limit: int, scopes: tuple[str, ...], *,
+    all_mail: bool,
 ) -> MessageList:
-    items, page = await fetch_page(graph, path, scopes=MAIL_READ, params=params, cursor=cursor, limit=clamp_limit(limit))
-    if path == "/me/messages":  # no folder: leave out the Teams chats Graph mixes in
+    items, page = await fetch_page(graph, path, scopes=scopes, params=params, cursor=cursor, limit=clamp_limit(limit))
+    if all_mail:  # no folder: leave out the Teams chats Graph mixes in
         items = [item for item in items if item.get("subject") != TEAMS_CHAT_SUBJECT]
     return MessageList(messages=[summary(item) for item in items], page=page)
 
@@ -63,6 +65,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         ),
         area="mail",
         scopes=MAIL_READ,
+        alternative_scopes=MAIL_READ_SHARED,
     )
     async def list_messages(
         ctx: Context,
@@ -74,8 +77,10 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         since: Annotated[str | None, Field(description="only messages received at or after this ISO 8601 date/time")] = None,
         limit: Annotated[int, LIMIT_FIELD] = DEFAULT_LIMIT,
         cursor: Annotated[str | None, CURSOR_FIELD] = None,
+        mailbox: Annotated[str | None, MAILBOX_FIELD] = None,
     ) -> MessageList | InputRequiredResult:
         state = state_of(ctx)
+        root, scopes = mailbox_root(mailbox), scopes_for(mailbox, MAIL_READ, MAIL_READ_SHARED)
         start = graph_datetime(parse_when(since, field="since")) if since else _EVER
         filters = [f"receivedDateTime ge {start}"]  # first, matching $orderby (InefficientFilter otherwise)
         if unread_only:
@@ -85,9 +90,10 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         params: dict[str, Any] = {"$select": _LIST_FIELDS, "$orderby": "receivedDateTime desc"}
         if unread_only or sender or since:
             params["$filter"] = " and ".join(filters)
-        path = f"/me/mailFolders/{path_id(folder, field='folder')}/messages" if folder else "/me/messages"
+        path = f"{root}/mailFolders/{path_id(folder, field='folder')}/messages" if folder else f"{root}/messages"
         return await run_tool(
-            ctx, lambda: _message_page(state.graph, path, params, cursor, limit), consent_scopes=MAIL_READ
+            ctx, lambda: _message_page(state.graph, path, params, cursor, limit, scopes, all_mail=not folder),
+            consent_scopes=scopes,
         )
 
     @graph_tool(
@@ -101,6 +107,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         ),
         area="mail",
         scopes=MAIL_READ,
+        alternative_scopes=MAIL_READ_SHARED,
     )
     async def search_messages(
         ctx: Context,
@@ -108,16 +115,19 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         folder: Annotated[str | None, Field(description="well-known folder name or folder id; default: all mail (Teams chats left out)")] = None,
         limit: Annotated[int, LIMIT_FIELD] = DEFAULT_LIMIT,
         cursor: Annotated[str | None, CURSOR_FIELD] = None,
+        mailbox: Annotated[str | None, MAILBOX_FIELD] = None,
     ) -> MessageList | InputRequiredResult:
         state = state_of(ctx)
+        root, scopes = mailbox_root(mailbox), scopes_for(mailbox, MAIL_READ, MAIL_READ_SHARED)
         text = " ".join(query.split())
         if not text:
             raise ToolError("`query` is empty; say what to look for.")
         # $search takes one quoted KQL string; Graph allows no $orderby or $filter with it.
         params = {"$search": '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"', "$select": _LIST_FIELDS}
-        path = f"/me/mailFolders/{path_id(folder, field='folder')}/messages" if folder else "/me/messages"
+        path = f"{root}/mailFolders/{path_id(folder, field='folder')}/messages" if folder else f"{root}/messages"
         return await run_tool(
-            ctx, lambda: _message_page(state.graph, path, params, cursor, limit), consent_scopes=MAIL_READ
+            ctx, lambda: _message_page(state.graph, path, params, cursor, limit, scopes, all_mail=not folder),
+            consent_scopes=scopes,
         )
 
     @graph_tool(
@@ -131,25 +141,28 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         ),
         area="mail",
         scopes=MAIL_READ,
+        alternative_scopes=MAIL_READ_SHARED,
     )
     async def get_message(
         ctx: Context,
         message_id: Annotated[str, Field(description="the message `id` from list_messages or search_messages")],
+        mailbox: Annotated[str | None, MAILBOX_FIELD] = None,
     ) -> MessageDetails | InputRequiredResult:
         state = state_of(ctx)
-        path = f"/me/messages/{path_id(message_id, field='message_id')}"
+        scopes = scopes_for(mailbox, MAIL_READ, MAIL_READ_SHARED)
+        path = f"{mailbox_root(mailbox)}/messages/{path_id(message_id, field='message_id')}"
 
         async def body() -> MessageDetails:
-            item = await state.graph.get_json(path, scopes=MAIL_READ, params={"$select": _DETAIL_FIELDS})
+            item = await state.graph.get_json(path, scopes=scopes, params={"$select": _DETAIL_FIELDS})
             attachments: list[dict[str, Any]] = []
             if item.get("hasAttachments"):
                 listed = await state.graph.get_json(
-                    path + "/attachments", scopes=MAIL_READ, params={"$select": _ATTACHMENT_FIELDS}
+                    path + "/attachments", scopes=scopes, params={"$select": _ATTACHMENT_FIELDS}
                 )
                 attachments = list(listed.get("value") or [])
             return details(item, attachments)
 
-        return await run_tool(ctx, body, consent_scopes=MAIL_READ)
+        return await run_tool(ctx, body, consent_scopes=scopes)
 
     @graph_tool(
         server,
@@ -162,6 +175,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         ),
         area="mail",
         scopes=MAIL_READ,
+        alternative_scopes=MAIL_READ_SHARED,
     )
     async def list_mail_folders(
         ctx: Context,
@@ -170,19 +184,21 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         ] = None,
         limit: Annotated[int, LIMIT_FIELD] = DEFAULT_LIMIT,
         cursor: Annotated[str | None, CURSOR_FIELD] = None,
+        mailbox: Annotated[str | None, MAILBOX_FIELD] = None,
     ) -> MailFolderList | InputRequiredResult:
         state = state_of(ctx)
+        root, scopes = mailbox_root(mailbox), scopes_for(mailbox, MAIL_READ, MAIL_READ_SHARED)
         path = (
-            f"/me/mailFolders/{path_id(parent_folder, field='parent_folder')}/childFolders"
+            f"{root}/mailFolders/{path_id(parent_folder, field='parent_folder')}/childFolders"
             if parent_folder
-            else "/me/mailFolders"
+            else f"{root}/mailFolders"
         )
 
         async def body() -> MailFolderList:
             items, page = await fetch_page(
                 state.graph,
                 path,
-                scopes=MAIL_READ,
+                scopes=scopes,
                 params={"$select": _FOLDER_FIELDS},
                 cursor=cursor,
                 limit=clamp_limit(limit),
@@ -199,7 +215,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             ]
             return MailFolderList(folders=folders, page=page)
 
-        return await run_tool(ctx, body, consent_scopes=MAIL_READ)
+        return await run_tool(ctx, body, consent_scopes=scopes)
 
     @graph_tool(
         server,

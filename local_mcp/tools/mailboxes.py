@@ -1,0 +1,51 @@
+"""Whose mailbox or calendar a read tool looks at: yours (/me) or one shared with you (/users/{mailbox}).
+
+Graph reaches a mailbox or calendar someone shared with the user (or a shared mailbox the user
+has rights on) at /users/{id | userPrincipalName}/..., with the delegated `*.Shared` permissions
+(Graph permissions reference: Mail.Read.Shared, Calendars.Read.Shared). Those are asked for only
+when a call names a mailbox, never up front.
+
+The value comes from the model and becomes one URL path segment, so it must be a plain UPN
+(an email-like name) or an object id (a GUID): nothing that could add segments or a query
+('/', '?', '#', '%', '\\'), and no '.' / '..'.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
+
+from ._common import short_text
+
+MAIL_READ_SHARED = ("Mail.Read.Shared",)
+CALENDARS_READ_SHARED = ("Calendars.Read.Shared",)
+
+_UPN = re.compile(r"^[A-Za-z0-9!$&'*+=^_`{|}~-]+(?:\.[A-Za-z0-9!$&'*+=^_`{|}~-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+MAX_MAILBOX_CHARS = 320
+
+MAILBOX_FIELD = Field(
+    description="a mailbox shared with you (a shared mailbox or a colleague's), as its email address or user id; "
+    "default: your own. Needs the *.Read.Shared permission, asked for on first use"
+)
+
+
+def mailbox_root(mailbox: str | None) -> str:
+    """"/me", or "/users/{mailbox}" for a valid UPN or object id (else a ToolError saying what to pass)."""
+    if mailbox is None or not mailbox.strip():
+        return "/me"
+    value = mailbox.strip()
+    if len(value) <= MAX_MAILBOX_CHARS and (_UPN.fullmatch(value) or _GUID.fullmatch(value)):
+        return "/users/" + quote(value, safe="@")
+    raise ToolError(
+        f"`mailbox` {short_text(value)!r} is not a mailbox: pass its email address (e.g. sales@contoso.com) "
+        "or its user id (a GUID), or leave it out for your own."
+    )
+
+
+def scopes_for(mailbox: str | None, own: tuple[str, ...], shared: tuple[str, ...]) -> tuple[str, ...]:
+    """The scopes a call needs: `own` for your mailbox, `shared` for someone else's."""
+    return own if mailbox_root(mailbox) == "/me" else shared
