@@ -4,7 +4,8 @@
   `notifications/message` during sign-in) and keeps each connection's minimum level.
   2026-07-28 clients opt in per request through `_meta`; the SDK filters those itself.
 - `tools/call` for a name the server does not have is a JSON-RPC error -32602 (the
-  specification's "Unknown tool"), not a tool result.
+  specification's "Unknown tool"), not a tool result; `prompts/get` for an unknown name is
+  -32602 too (the specification's "Invalid prompt name"), not the SDK's internal error.
 - Capabilities advertise only what works: `subscriptions/listen` is not served (see
   create_server), so 2026-07-28 `server/discover` claims no `listChanged` and no
   `resources.subscribe`.
@@ -17,7 +18,7 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
-from mcp_types import CallToolRequestParams, EmptyResult, SetLevelRequestParams
+from mcp_types import CallToolRequestParams, EmptyResult, GetPromptRequestParams, SetLevelRequestParams
 from mcp_types.jsonrpc import INVALID_PARAMS
 
 # RFC 5424 severities, as MCP orders them (lowest first).
@@ -44,6 +45,7 @@ def install(server: MCPServer[Any]) -> None:
     """Add the handlers above to the server's low-level request table."""
     lowlevel = server._lowlevel_server
     call_tool = server._handle_call_tool
+    get_prompt = server._handle_get_prompt
 
     async def set_level(ctx: Any, params: SetLevelRequestParams) -> EmptyResult:
         _levels[_connection_of(ctx.session)] = str(params.level)
@@ -54,5 +56,13 @@ def install(server: MCPServer[Any]) -> None:
             raise MCPError(INVALID_PARAMS, f"Unknown tool: {params.name!r}. tools/list names the tools this server has.")
         return await call_tool(ctx, params)
 
+    async def get_known_prompt(ctx: Any, params: GetPromptRequestParams) -> Any:
+        # The SDK turns an unknown name into a ValueError, which reaches the client as -32603
+        # "Internal server error" with a traceback in our log; the conformance suite caught it.
+        if server._prompt_manager.get_prompt(params.name) is None:
+            raise MCPError(INVALID_PARAMS, f"Unknown prompt: {params.name!r}. prompts/list names the prompts this server has.")
+        return await get_prompt(ctx, params)
+
     lowlevel.add_request_handler("logging/setLevel", SetLevelRequestParams, set_level)
     lowlevel.add_request_handler("tools/call", CallToolRequestParams, call_known_tool)
+    lowlevel.add_request_handler("prompts/get", GetPromptRequestParams, get_known_prompt)

@@ -33,6 +33,9 @@ async def test_capabilities_logging_and_unknown_tools(setup: ServerSetup, mode: 
         with pytest.raises(MCPError) as unknown:
             await client.call_tool("no_such_tool", {})
         assert unknown.value.code == -32602 and "no_such_tool" in unknown.value.message
+        with pytest.raises(MCPError) as no_prompt:  # the SDK alone answers -32603 "Internal server error"
+            await client.get_prompt("no_such_prompt")
+        assert no_prompt.value.code == -32602 and "no_such_prompt" in no_prompt.value.message
         result = await client.call_tool("whoami", {})  # a browser sign-in, with its progress messages
         assert not result.is_error
     sign_in_logs = [m for m in messages if getattr(m, "logger", None) == "local-mcp.sign-in"]
