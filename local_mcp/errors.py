@@ -12,7 +12,10 @@ failed and what to do next, and it never contains a token, code or secret.
     │   ├── AuthenticationRequiredError  interaction needed but not allowed now
     │   │   └── DeviceCodePendingError   a device-code sign-in waits for the user
     │   └── SignInFailedError            the identity provider said no (.error, .codes)
+    ├── LocalFileError                   a file on this computer could not be written (.path, .errno)
+    ├── DateRangeError                   a date, or a date plus a duration, is past year 9999 or before 1
     └── GraphError                       a Graph call failed (.status, .code, .request_id)
+        └── UnexpectedAnswerError        Graph answered, but not in the shape its documentation gives
 """
 
 from __future__ import annotations
@@ -114,6 +117,23 @@ class GraphError(LocalMcpError):
         self.retry_after = retry_after  # seconds, from Graph's Retry-After header
 
 
+class LocalFileError(LocalMcpError):
+    """Saving (or reading) a file on this computer failed: name too long, disk full, no permission."""
+
+    def __init__(self, message: str, *, path: str | None = None, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.errno = errno
+
+
+class DateRangeError(LocalMcpError):
+    """A date the call needs cannot be computed: before year 1 or after year 9999."""
+
+
+class UnexpectedAnswerError(GraphError):
+    """Graph's answer was not JSON, or not the object (or `value` list) its documentation describes."""
+
+
 __all__ = [
     "LocalMcpError",
     "ConfigError",
@@ -126,5 +146,8 @@ __all__ = [
     "DeviceCodePrompt",
     "DeviceCodePendingError",
     "SignInFailedError",
+    "LocalFileError",
+    "DateRangeError",
     "GraphError",
+    "UnexpectedAnswerError",
 ]

@@ -321,3 +321,25 @@ async def test_odd_graph_error_bodies_still_give_a_reason_and_a_next_step(client
         result = await client.call_tool("list_messages", {})
     text = text_of(result)
     assert result.is_error and "400 Bad Request" in text and "try again" in text, text
+
+
+async def test_a_cursor_is_bound_to_the_tool_that_made_it(client_for, graph, writes):
+    msg = {"id": "m1", "subject": "s"}
+    graph.answer("GET", "/me/messages", page([msg], "/me/messages?$top=1&$skip=1"))
+    graph.answer("GET", re.compile(r"/calendarView$"), page([], None))
+    graph.answer("GET", "/me/mailboxSettings", {"timeZone": "UTC"})
+    graph.answer("POST", "/search/query", {"value": [{"hitsContainers": [
+        {"total": 9, "moreResultsAvailable": True, "hits": [{"hitId": "h1", "resource": {"subject": "x"}}]}]}]})
+    async with client_for(writes) as client:
+        first = await client.call_tool("list_messages", {"limit": 1})
+        cursor = first.structured_content["page"]["cursor"]
+        events = await client.call_tool("list_events", {"cursor": cursor})
+        search = await client.call_tool("search", {"query": "x", "limit": 1})
+        search_cursor = search.structured_content["page"]["cursor"]
+        found = await client.call_tool("search_messages", {"query": "x", "cursor": search_cursor})
+        again = await client.call_tool("search", {"query": "x", "cursor": search_cursor})
+    for result, other in ((events, "list_messages"), (found, "search")):
+        text = text_of(result)
+        assert result.is_error and "cursor is not valid" in text and f"comes from {other}" in text, text
+    assert not again.is_error, text_of(again)
+    assert graph.sent("GET", re.compile(r"/calendarView$")) == []

@@ -86,7 +86,7 @@ async def test_search_messages_sends_a_quoted_search_and_pages_with_the_cursor(c
         cursor = data["page"]["cursor"]
         assert "graph.example" not in cursor
         foreign = await client.call_tool("search_messages", {"query": "falcon", "cursor": cursor})
-        assert foreign.is_error and "another tool, folder or query" in text_of(foreign)  # signed for its query
+        assert foreign.is_error and "another folder or query" in text_of(foreign)  # signed for its query
         second = await client.call_tool("search_messages", {"query": ' falcon  "launch" ', "cursor": cursor})
     assert not second.is_error
     sent = graph.sent("GET", "/me/messages")

@@ -329,8 +329,18 @@ class GraphClient:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
+        """GET a Graph object; an answer that is not a JSON object (a list, text, nothing) is an UnexpectedAnswerError."""
         response = await self.request("GET", path, scopes=scopes, params=params, headers=headers)
-        return response.body if isinstance(response.body, dict) else {}
+        if not isinstance(response.body, dict) or set(response.body) == {"raw"}:  # {"raw": ...}: not JSON (_parse_body)
+            from ..errors import UnexpectedAnswerError
+
+            raise UnexpectedAnswerError(
+                f"GET {_display_path(self.url_for(path))}: Microsoft Graph's answer is not a JSON object, so "
+                "local-mcp cannot read it. Try again; if it keeps happening, check LOCAL_MCP_GRAPH_URL points at "
+                "Microsoft Graph.",
+                status=response.status, code="UnexpectedAnswer",
+            )
+        return response.body
 
 
 def _auth_errors() -> tuple[type[Exception], ...]:

@@ -94,7 +94,7 @@ def graph_tool(
         from .render import compact_text
 
         server.add_tool(
-            compact_text(fn, finder=ID_FINDERS.get(area)),  # text content: a compact rendering, not the JSON again
+            compact_text(fn, finder=ID_FINDERS.get(area), name=name),  # text content: a compact rendering, not the JSON again
             name=name,
             title=title,
             description=description,
@@ -171,9 +171,18 @@ async def fetch_page(
         query = dict(params or {})
         query.setdefault("$top", limit)
         response = await graph.request("GET", path, scopes=scopes, params=query, headers=headers)
-    body = response.body if isinstance(response.body, dict) else {}
-    value = body.get("value")
-    items = [item for item in value if isinstance(item, dict)][:limit] if isinstance(value, list) else []
+    body = response.body
+    value = body.get("value") if isinstance(body, dict) else None
+    if not isinstance(value, list):
+        from ..errors import UnexpectedAnswerError
+
+        shape = "no JSON object" if not isinstance(body, dict) else "no `value` list"
+        raise UnexpectedAnswerError(
+            f"GET {path}: Microsoft Graph's answer holds {shape}, so there are no results to show. "
+            "Try again; if it keeps happening, check LOCAL_MCP_GRAPH_URL points at Microsoft Graph.",
+            status=response.status, code="UnexpectedAnswer",
+        )
+    items = [item for item in value if isinstance(item, dict)][:limit]
     next_link = body.get("@odata.nextLink")
     link = next_link if isinstance(next_link, str) else None
     return items, PageInfo(has_more=bool(link), cursor=encode_cursor(link, graph.settings.graph_url, binding))
@@ -273,11 +282,11 @@ def iso_utc(value: Any) -> str | None:
         raw = str(value)
     try:
         parsed = datetime.fromisoformat(_trim_fraction(raw).replace("Z", "+00:00"))
-    except ValueError:
-        return str(value)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc).isoformat()
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(timezone.utc).isoformat()
+    except (ValueError, OverflowError):  # not a date, or one past year 9999 in UTC: passed on as given
+        return str(value)[:64]
 
 
 def _trim_fraction(raw: str) -> str:
@@ -294,7 +303,12 @@ def parse_when(value: str, *, field: str, zone: tzinfo | None = None) -> datetim
         raise ToolError(f"`{field}` must be an ISO 8601 date or date-time such as 2026-11-22T09:00:00Z (got {value!r}).") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone or timezone.utc)
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is in year 10000 in UTC
+        raise ToolError(
+            f"`{field}` {short_text(value)!r} falls outside the years 1 to 9999 once in UTC; pass a date within them."
+        ) from None
 
 
 def graph_datetime(value: datetime) -> str:
@@ -433,10 +447,26 @@ class ConfirmOnce:
 _UNSAFE_NAME = re.compile(r'[\x00-\x1f<>:"/\\|?*]+')
 
 
+MAX_NAME_BYTES = 200  # file systems allow 255 bytes a name; room for " (2)" and a temporary name's suffix
+
+
 def safe_file_name(name: str | None, fallback: str = "download") -> str:
-    """A file name that cannot climb out of its folder or upset any OS."""
+    """A file name that cannot climb out of its folder or upset any OS, at most MAX_NAME_BYTES in UTF-8."""
     cleaned = _UNSAFE_NAME.sub("_", (name or "").strip()).strip(". ")
-    return cleaned[:200] or fallback
+    return fit_name(cleaned, MAX_NAME_BYTES) or fallback
+
+
+def fit_name(name: str, max_bytes: int) -> str:
+    """`name` cut to `max_bytes` of UTF-8 (never inside a character), keeping a short extension."""
+    if len(name.encode("utf-8")) <= max_bytes:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or len(ext.encode("utf-8")) > 16:
+        stem, ext = name, ""
+    tail = "." + ext if ext else ""
+    room = max_bytes - len(tail.encode("utf-8"))
+    cut = stem.encode("utf-8")[:room].decode("utf-8", "ignore").rstrip(". ")
+    return cut + tail
 
 
 def save_download(settings: Any, name: str | None, data: bytes) -> Path:

@@ -37,14 +37,14 @@ class PendingFile:
     """A file being written under a temporary name in `folder`; `commit()` gives it its name."""
 
     def __init__(self, folder: Path, name: str) -> None:
-        from ._common import safe_file_name
+        from ._common import fit_name, safe_file_name
 
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self.name = safe_file_name(name)
         self.size = 0
         while True:
-            temp = folder / f".{self.name[:80]}.{secrets.token_hex(4)}.part"
+            temp = folder / f".{fit_name(self.name, 80)}.{secrets.token_hex(4)}.part"
             try:
                 fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
                 break

@@ -8,7 +8,8 @@ A tool body is a plain coroutine that may raise our errors. `run_tool` wraps it:
     * 2025-11-25 clients with URL elicitation: `elicitation/create` (mode url) mid-call;
     * anyone else: an error result with the URL and code, asking to call again,
       while the flow keeps polling in the background;
-- LocalMcpError becomes ToolError (an `isError` result with our message).
+- LocalMcpError becomes ToolError (an `isError` result with our message); any other exception
+  too, explained by failures.py (never the SDK's bare "Error executing tool X").
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any, TypeVar, cast
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPError
 
 from ..auth import progress
 from ..errors import AuthError, DeviceCodePendingError, GraphError, LocalMcpError
@@ -104,10 +106,16 @@ async def run_tool(
                 logger.info("Graph refused for lack of consent; asking for %s", " ".join(consent_scopes))
                 consent_tried = consent_now = True
         raise ToolError("Sign-in did not complete; call the sign_in tool and try again.")
-    except ToolError:
+    except (ToolError, MCPError):
         raise
     except LocalMcpError as exc:
         raise ToolError(str(exc)) from exc
+    except Exception as exc:  # never the SDK's bare "Error executing tool X": a reason and a next step
+        from .failures import explain
+
+        from .cursors import current_tool
+
+        raise ToolError(str(explain(exc, current_tool.get() or "The tool"))) from exc
     finally:
         progress.current_reporter.reset(reset)
 

@@ -23,10 +23,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel
 
 from ..errors import GraphError
+from . import cursors
 
 SEP = "\t"  # between the columns of a list line (cells never hold a tab: whitespace is collapsed)
 CELL_CHARS = 80  # a column value in a list line; the structured content keeps the whole text
@@ -109,14 +111,17 @@ def _inline(value: Any, *, limit: int | None) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def compact_text(fn: Callable[..., Any], *, finder: str | None = None) -> Callable[..., Any]:
+def compact_text(fn: Callable[..., Any], *, finder: str | None = None, name: str | None = None) -> Callable[..., Any]:
     """Wrap a tool function: a pydantic result becomes structured content plus the compact text.
 
     `finder`: the tool(s) that find the right id, named in the error when Graph answers 404.
+    `name`: the tool's name (default: the function's), for cursors and error messages.
     """
+    tool_name = name or fn.__name__
 
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        tool = cursors.current_tool.set(tool_name)  # cursors are signed for, and checked against, this tool
         try:
             result = await fn(*args, **kwargs)
         except ToolError as exc:
@@ -124,6 +129,14 @@ def compact_text(fn: Callable[..., Any], *, finder: str | None = None) -> Callab
             if finder and isinstance(cause, GraphError) and cause.status == 404:
                 raise ToolError(f"{exc} To find the right id, call {finder}.") from cause
             raise
+        except MCPError:
+            raise
+        except Exception as exc:  # outside run_tool (argument checks, dates): a reason, not a bare error
+            from .failures import explain
+
+            raise ToolError(str(explain(exc, tool_name))) from exc
+        finally:
+            cursors.current_tool.reset(tool)
         if not isinstance(result, BaseModel) or isinstance(result, CallToolResult) or type(result).__name__ == "InputRequiredResult":
             return result
         structured = result.model_dump(mode="json", by_alias=True)

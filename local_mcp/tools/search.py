@@ -8,9 +8,7 @@ from/size; the offset travels in our opaque cursor together with the query it be
 
 from __future__ import annotations
 
-import base64
 import html
-import json
 import re
 from typing import Annotated, Any, Literal
 
@@ -21,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from ._common import CURSOR_FIELD, DEFAULT_LIMIT, LIMIT_BOUNDS, PageInfo, clamp_limit, graph_tool, iso_utc, truncate
 from ._runtime import run_tool, state_of
+from . import cursors
 from .personal import refuse_for_personal_account
 
 EntityType = Literal["message", "event", "driveItem"]
@@ -64,19 +63,23 @@ class SearchResult(BaseModel):
 
 
 def encode_search_cursor(entity_type: str, query: str, offset: int) -> str:
-    raw = json.dumps({"t": entity_type, "q": query, "f": offset}, separators=(",", ":")).encode("utf-8")
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+    """The offset of the next page, signed (cursors.py) for this tool, entity type and query."""
+    cursor = cursors.sign(f"/search/query?from={offset}", cursors.binding("/search/query", {"t": entity_type, "q": query}))
+    return cursor or ""
 
 
 def decode_search_cursor(cursor: str, entity_type: str, query: str) -> int:
-    invalid = "The cursor is not valid; call search again without `cursor` to start over."
     try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        offset = int(data["f"])
-    except (ValueError, KeyError, TypeError):  # bad base64, JSON or shape
-        raise ToolError(invalid) from None
-    if data.get("t") != entity_type or data.get("q") != query or offset < 0:
-        raise ToolError("This cursor belongs to another search; pass the same `query` and `entity_type`, or no cursor.")
+        relative = cursors.verify(cursor, cursors.binding("/search/query", {"t": entity_type, "q": query}))
+    except cursors.CursorMismatch:
+        raise ToolError(
+            "This cursor belongs to another search (or was changed); pass the same `query` and `entity_type`, "
+            "or no cursor."
+        ) from None
+    try:
+        offset = int(relative.rpartition("from=")[2])
+    except ValueError:
+        raise ToolError("The cursor is not valid; call search again without `cursor` to start over.") from None
     return offset
 
 

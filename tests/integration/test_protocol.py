@@ -43,3 +43,34 @@ async def test_capabilities_logging_and_unknown_tools(setup: ServerSetup, mode: 
         assert sign_in_logs == []  # below the level the client set
     else:
         assert sign_in_logs, "a 2026-07-28 client that opts in hears about the sign-in"
+
+
+def test_a_request_whose_id_is_not_a_string_or_integer_gets_an_invalid_request_error(setup: ServerSetup):
+    """The SDK reads such a request as a notification and answers nothing; JSON-RPC 2.0 asks for -32600."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.integration.conftest import TAP
+
+    stdout_copy, stderr_file = setup.root / "raw-stdout.bin", setup.root / "raw-stderr.log"
+    setup.taps.append((stdout_copy, stderr_file))
+    initialize = {
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+    }
+    bad_ids: list[Any] = [None, 1.5, 2.0, {"a": 1}, [1], True, False]
+    lines = [initialize, {"jsonrpc": "2.0", "method": "notifications/initialized"}]
+    lines += [{"jsonrpc": "2.0", "id": bad, "method": "ping"} for bad in bad_ids]
+    lines += [{"jsonrpc": "2.0", "id": None, "method": "tools/list"}, {"jsonrpc": "2.0", "id": "last", "method": "ping"}]
+    done = subprocess.run(
+        [sys.executable, str(TAP), str(stdout_copy), str(stderr_file), "--", sys.executable, "-m", "local_mcp"],
+        input=b"".join(json.dumps(line).encode() + b"\n" for line in lines), capture_output=True, env=setup.env, timeout=60,
+    )
+    replies = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    errors = [r for r in replies if "error" in r]
+    assert len(errors) == len(bad_ids) + 1, replies  # one answer per bad request, none dropped
+    assert all(r["id"] is None and r["error"]["code"] == -32600 and "string or an integer" in r["error"]["message"]
+               for r in errors), errors
+    assert "decimal point" in errors[1]["error"]["message"] and "an object" in errors[3]["error"]["message"]
+    assert replies[-1] == {"jsonrpc": "2.0", "id": "last", "result": {}}  # and it keeps serving, in order
