@@ -63,11 +63,30 @@ def test_a_request_whose_id_is_not_a_string_or_integer_gets_an_invalid_request_e
     lines = [initialize, {"jsonrpc": "2.0", "method": "notifications/initialized"}]
     lines += [{"jsonrpc": "2.0", "id": bad, "method": "ping"} for bad in bad_ids]
     lines += [{"jsonrpc": "2.0", "id": None, "method": "tools/list"}, {"jsonrpc": "2.0", "id": "last", "method": "ping"}]
-    done = subprocess.run(
+    # stdin stays open until the last answer is in: at EOF the SDK cancels requests still in
+    # flight (the client has gone), so closing it at once would race the answer to "last".
+    process = subprocess.Popen(
         [sys.executable, str(TAP), str(stdout_copy), str(stderr_file), "--", sys.executable, "-m", "local_mcp"],
-        input=b"".join(json.dumps(line).encode() + b"\n" for line in lines), capture_output=True, env=setup.env, timeout=60,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=setup.env,
     )
-    replies = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    assert process.stdin is not None and process.stdout is not None
+    replies: list[dict[str, Any]] = []
+    import threading
+
+    watchdog = threading.Timer(60, process.kill)  # a server that neither answers nor exits fails the test
+    watchdog.start()
+    try:
+        process.stdin.write(b"".join(json.dumps(line).encode() + b"\n" for line in lines))
+        process.stdin.flush()
+        for raw in process.stdout:  # ends at EOF if the server dies; the asserts below then say what is missing
+            if raw.strip():
+                replies.append(json.loads(raw))
+                if replies[-1].get("id") == "last":
+                    break
+    finally:
+        watchdog.cancel()
+        process.stdin.close()
+        process.wait(timeout=60)
     errors = [r for r in replies if "error" in r]
     assert len(errors) == len(bad_ids) + 1, replies  # one answer per bad request, none dropped
     assert all(r["id"] is None and r["error"]["code"] == -32600 and "string or an integer" in r["error"]["message"]
