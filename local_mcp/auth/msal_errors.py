@@ -14,7 +14,8 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from ..errors import AuthenticationRequiredError, AuthError, CacheUnavailableError, SignInFailedError
-from .cache import CACHE_FILE_NAME, describe_stuck_lock
+from .cache import CACHE_FILE_NAME
+from .cache_lock import describe_stuck_lock
 
 # Errors after which asking the user again can help (MSAL's own notion, plus the
 # AADSTS codes that mean "the refresh token is no longer good").
@@ -160,7 +161,7 @@ def translate_exception(exc: Exception, settings: Any) -> Exception:
         return exc
     name = type(exc).__name__
     if is_lock_error(exc):
-        return CacheUnavailableError(describe_stuck_lock(settings.resolved_cache_dir() / CACHE_FILE_NAME))
+        return CacheUnavailableError(describe_stuck_lock(getattr(exc, "path", None) or settings.resolved_cache_dir() / CACHE_FILE_NAME))
     if name == "KeyringError":  # its message already says what failed in the keyring
         return CacheUnavailableError(str(exc))
     if name in ("PersistenceDecryptionError", "PersistenceError", "PersistenceEncryptionError"):

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import random
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -33,10 +32,11 @@ from .._gc import quiet_gc
 from ..errors import AuthError, CacheUnavailableError, DeviceCodePendingError, DeviceCodePrompt, SignInFailedError
 from .account import AccountStore
 from .accounts import pinned_account, tenant_of
-from .cache import CacheInfo, open_token_cache
+from .cache import CACHE_FILE_NAME, CacheInfo, open_token_cache
+from .cache_lock import FileLock, refresh_lock_path
 from .device_flow import DeviceFlows, PendingDeviceFlow, wait_for
 from .msal_app import HTTP_CACHE_FILE_NAME, PersistentHttpCache, build_public_client
-from .msal_errors import admin_consent_url, interaction_required, is_lock_error, needs_interaction, sign_in_failure, translate_exception
+from .msal_errors import admin_consent_url, interaction_required, needs_interaction, sign_in_failure, translate_exception
 from .records import AccountRecords
 from .resource import TokenRequest, build_token_request, short_names
 from .sign_in import device_prompt, effective_mode, sign_in_interactively, start_device_flow
@@ -47,8 +47,6 @@ logger = logging.getLogger(__name__)
 
 # MSAL refreshes a token with under five minutes left; so do we.
 EXPIRY_MARGIN_SECONDS = 300
-# How many times a silent token request meets a busy cache lock before that is an error.
-LOCK_ATTEMPTS = 4
 
 T = TypeVar("T")
 
@@ -278,26 +276,20 @@ class TokenProvider(AccountRecords, AccountSwitching):
     def _silent_blocking(
         self, request: TokenRequest, claims: str | None, home_id: str | None = None
     ) -> dict[str, Any] | None:
-        # msal-extensions gives up on the cache lock after ~5 s. Several local-mcp processes
-        # refreshing at once can hold it that long in turn (a keyring write takes a while), so a
-        # busy lock is waited for a few more rounds before it becomes an error. Silent only:
-        # repeating a refresh is harmless, repeating a sign-in is not.
-        for attempt in range(1, LOCK_ATTEMPTS + 1):
-            try:
-                account = self._find_account_blocking(home_id)
-                if account is None:
-                    return None
-                kwargs: dict[str, Any] = {"claims_challenge": claims}
-                if request.extra_body_params:
-                    kwargs["data"] = dict(request.extra_body_params)
-                app = self._refresh_app_blocking(account.get("home_account_id"))
-                result = app.acquire_token_silent_with_error(request.msal_scopes, account, **kwargs)
-                break
-            except Exception as exc:
-                if not is_lock_error(exc) or attempt == LOCK_ATTEMPTS:
-                    raise
-                logger.info("The token cache is busy (another process holds its lock); waiting (%d)", attempt)
-                time.sleep(random.uniform(0.05, 0.5))
+        # One refresh per account+resource+scopes across processes: whoever finds another process
+        # refreshing the same token waits for its lock, then MSAL re-reads the cache and finds the
+        # new token there, instead of redeeming the refresh token again (cache_lock.py). A lock
+        # that stays busy is an error, never a second refresh.
+        account = self._find_account_blocking(home_id)
+        if account is None:
+            return None
+        kwargs: dict[str, Any] = {"claims_challenge": claims}
+        if request.extra_body_params:
+            kwargs["data"] = dict(request.extra_body_params)
+        app = self._refresh_app_blocking(account.get("home_account_id"))
+        cache_path = self.settings.resolved_cache_dir() / CACHE_FILE_NAME
+        with FileLock(refresh_lock_path(cache_path, account.get("home_account_id"), request.resource, *request.msal_scopes)):
+            result = app.acquire_token_silent_with_error(request.msal_scopes, account, **kwargs)
         if self._http_cache is not None:
             self._http_cache.save_if_changed()
         return result
