@@ -19,7 +19,7 @@ from ._version import __version__
 from .auth.tokens import TokenProvider
 from .config import Settings
 from .graph.client import GraphClient
-from .tools import account, calendar, contacts, files, graph_request, mail, people, search, tasks
+from .tools import account, calendar, contacts, files, graph_request, mail, people, search, tasks, teams
 from .tools._runtime import AppState
 
 INSTRUCTIONS = (
@@ -37,7 +37,7 @@ REMOTE_INSTRUCTIONS = (
 
 
 # Modules whose register(server, settings) adds Graph tools (write tools only with allow_writes).
-GRAPH_TOOL_AREAS = (account, mail, calendar, files, people, search, tasks, contacts, graph_request)
+GRAPH_TOOL_AREAS = (account, mail, calendar, files, people, search, tasks, contacts, teams, graph_request)
 # Tools about this machine's own sign-in and token cache: not listed in remote (http) mode,
 # where the MCP client signs the user in (local_mcp/remote/).
 LOCAL_SIGN_IN_TOOLS = ("sign_in", "sign_out", "auth_status", "list_accounts", "switch_account")

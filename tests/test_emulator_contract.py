@@ -134,3 +134,68 @@ def test_the_contract_check_fails_on_a_property_graph_does_not_know() -> None:
             emu.graph.messages[0]["spam"] = True
             with client(emu, "Mail.Read") as graph:
                 assert graph.get("/me/messages", params={"$top": "1"}).status_code == 200
+
+
+def test_teams_rules(emu: Emulator) -> None:
+    teams = emu.graph.teams
+    chat = next(c for c in teams.chats if c["chatType"] == "group")["id"]
+    team = teams.teams[0]["id"]
+    channel = teams.channels[team][0]["id"]
+    with client(emu, "Chat.ReadBasic") as graph:  # chat-list.md: Chat.ReadBasic lists chats, not their messages
+        assert graph.get("/me/chats").status_code == 200
+        assert graph.get(f"/chats/{chat}/messages").status_code == 403
+    with client(emu, "Chat.Read") as graph:
+        def chats(**params: str) -> httpx.Response:
+            return graph.get("/me/chats", params=params)
+
+        listed = chats(**{"$expand": "members,lastMessagePreview", "$orderby": "lastMessagePreview/createdDateTime desc"})
+        previews = [c["lastMessagePreview"]["createdDateTime"] for c in listed.json()["value"]]
+        assert previews == sorted(previews, reverse=True) and all(c["members"] for c in listed.json()["value"])
+        assert "members" not in chats().json()["value"][0]  # members only with $expand
+        assert chats(**{"$top": "50"}).status_code == 200 and chats(**{"$top": "51"}).status_code == 400
+        assert chats(**{"$orderby": "lastMessagePreview/createdDateTime asc"}).status_code == 400  # descending only
+        assert chats(**{"$expand": "messages"}).status_code == 400 and chats(**{"$select": "topic"}).status_code == 400
+        assert [c["chatType"] for c in chats(**{"$filter": "chatType eq 'group'"}).json()["value"]] == ["group"]
+
+        def messages(**params: str) -> httpx.Response:
+            return graph.get(f"/chats/{chat}/messages", params=params)
+
+        assert messages(**{"$top": "51"}).status_code == 400 and messages(**{"$select": "body"}).status_code == 400
+        assert messages(**{"$orderby": "createdDateTime asc"}).status_code == 400
+        assert messages(**{"$orderby": "subject desc"}).status_code == 400
+        every = messages().json()["value"]
+        newest = every[0]["lastModifiedDateTime"]
+        assert [m["lastModifiedDateTime"] for m in every] == sorted((m["lastModifiedDateTime"] for m in every), reverse=True)
+        # $filter counts only together with $orderby on the same property; without it the filter is ignored
+        assert len(messages(**{"$filter": f"lastModifiedDateTime lt {newest}"}).json()["value"]) == len(every)
+        older = messages(**{"$filter": f"lastModifiedDateTime lt {newest}", "$orderby": "lastModifiedDateTime desc"})
+        assert len(older.json()["value"]) == len(every) - 1
+        assert messages(**{"$filter": f"createdDateTime gt {newest}", "$orderby": "createdDateTime desc"}).status_code == 400
+        first = messages(**{"$top": "2"}).json()
+        assert "%24skiptoken=" in first["@odata.nextLink"] and "%24top=2" in first["@odata.nextLink"]
+        assert len(graph.get(first["@odata.nextLink"]).json()["value"]) == len(every) - 2
+        assert graph.post(f"/chats/{chat}/messages", json={"body": {"content": "hi"}}).status_code == 403  # no ChatMessage.Send
+        assert error(graph.get("/chats/19:nope@thread.v2/messages"))[:2] == (404, "NotFound")
+    with client(emu, "ChatMessage.Send") as graph:
+        assert graph.post(f"/chats/{chat}/messages", json={"body": {"content": " "}}).status_code == 400
+        assert graph.post(f"/chats/{chat}/messages", json={"body": {"content": "x"}, "text": "x"}).status_code == 400
+        sent = graph.post(f"/chats/{chat}/messages", json={"body": {"contentType": "text", "content": "On it"}})
+        assert sent.status_code == 201 and sent.json()["body"] == {"contentType": "text", "content": "On it"}
+    with client(emu, "Team.ReadBasic.All") as graph:
+        joined = graph.get("/me/joinedTeams").json()["value"]
+        assert all(set(t) == {"id", "displayName", "description"} for t in joined)  # only these three
+        assert graph.get("/me/joinedTeams", params={"$top": "1"}).status_code == 400  # no OData query parameters
+        assert graph.get(f"/teams/{team}/channels").status_code == 403
+    with client(emu, "Channel.ReadBasic.All") as graph:
+        assert graph.get(f"/teams/{team}/channels", params={"$select": "displayName,membershipType"}).status_code == 200
+        assert graph.get(f"/teams/{team}/channels", params={"$top": "1"}).status_code == 400
+        assert graph.get(f"/teams/{team}/channels/{channel}/messages").status_code == 403  # needs ChannelMessage.Read.All
+    with client(emu, "ChannelMessage.Read.All") as graph:
+        posts = graph.get(f"/teams/{team}/channels/{channel}/messages", params={"$top": "50"})
+        assert posts.status_code == 200 and all(m["replyToId"] is None for m in posts.json()["value"])
+        assert graph.get(f"/teams/{team}/channels/{channel}/messages", params={"$top": "51"}).status_code == 400
+        assert graph.get(f"/teams/{team}/channels/{channel}/messages", params={"$filter": "subject eq 'x'"}).status_code == 400
+        assert graph.get(f"/teams/{team}/channels/{channel}/messages", params={"$expand": "replies"}).status_code == 200
+    with client(emu, "ChannelMessage.Send") as graph:
+        made = graph.post(f"/teams/{team}/channels/{channel}/messages", json={"subject": "Hi", "body": {"content": "Hello"}})
+        assert made.status_code == 201 and made.json()["channelIdentity"] == {"teamId": team, "channelId": channel}

@@ -271,21 +271,48 @@ async def test_a_locked_cache_is_a_clear_error(make_provider, settings):
             await tokens.get_token(GRAPH, ["User.Read"])
 
 
-async def test_a_briefly_busy_cache_lock_is_waited_for(make_provider, settings):
-    from msal_extensions import LockError
+async def test_a_busy_cache_lock_is_an_error_never_a_second_refresh(make_provider, settings):
+    """The lock itself waits for a live holder; when it gives up, the refresh is not repeated."""
+    from local_mcp.auth.cache_lock import LockError
+    from local_mcp.errors import CacheUnavailableError
 
-    class BusyOnceApp(FakeApp):
-        busy = 2
+    class BusyApp(FakeApp):
+        attempts = 0
 
         def acquire_token_silent_with_error(self, scopes, account, **kwargs):
-            if self.busy:
-                self.busy -= 1
-                raise LockError("could not acquire lock")
+            self.attempts += 1
+            raise LockError(str(settings.resolved_cache_dir() / "token_cache.bin.lockfile"), 60)
+
+    app = BusyApp(accounts=[dict(USER)])
+    AccountStore(settings.resolved_cache_dir()).save(_record())
+    async with make_provider(app=app) as tokens:
+        with pytest.raises(CacheUnavailableError, match="token cache"):
+            await tokens.get_token(GRAPH, ["User.Read"], interactive=False)
+    assert app.attempts == 1
+
+
+async def test_the_silent_call_holds_the_lock_of_its_token(make_provider, settings):
+    """Another process asking for the same token waits on this lock, then reads the cache."""
+    from local_mcp.auth.cache_lock import FileLock, LockError, refresh_lock_path
+
+    cache = settings.resolved_cache_dir() / "token_cache.bin"
+    mine = refresh_lock_path(cache, USER["home_account_id"], GRAPH, *USER_READ)
+    other = refresh_lock_path(cache, USER["home_account_id"], GRAPH, f"{GRAPH}/Mail.Read")
+    seen = []
+
+    class LockCheckingApp(FakeApp):
+        def acquire_token_silent_with_error(self, scopes, account, **kwargs):
+            with pytest.raises(LockError):
+                with FileLock(mine, timeout=0):
+                    pass
+            with FileLock(other, timeout=0):  # a different token is not held up
+                seen.append(True)
             return super().acquire_token_silent_with_error(scopes, account, **kwargs)
 
-    app = BusyOnceApp(accounts=[dict(USER)])
+    app = LockCheckingApp(accounts=[dict(USER)])
     app.tokens[tuple(USER_READ)] = token_result(USER_READ)
     AccountStore(settings.resolved_cache_dir()).save(_record())
     async with make_provider(app=app) as tokens:
         token = await tokens.get_token(GRAPH, ["User.Read"])
-    assert token.token == "at-secret"
+    assert token.token == "at-secret" and seen == [True]
+    assert not mine.exists()

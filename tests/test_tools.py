@@ -150,9 +150,9 @@ async def test_declined_elicitation_is_a_clear_error(server_for, settings):
 
 
 async def test_browser_sign_in_sends_progress_while_it_waits(server_for, monkeypatch):
-    import local_mcp.auth.tokens as tokens_module
+    import local_mcp.auth.progress as progress_module
 
-    monkeypatch.setattr(tokens_module, "PROGRESS_INTERVAL_SECONDS", 0.1)
+    monkeypatch.setattr(progress_module, "PROGRESS_INTERVAL_SECONDS", 0.1)
     app = FakeApp(interactive_delay=0.5)
     updates = []
 

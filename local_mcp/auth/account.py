@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .cache import atomic_write_private, ensure_private_dir
+from .cache_lock import FileLock
 
 if TYPE_CHECKING:
     from .accounts import AccountBook
@@ -92,10 +93,8 @@ class AccountStore:
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the record's cross-process lock, so a read-change-write is not lost to another process."""
-        from msal_extensions import CrossPlatLock
-
         ensure_private_dir(self.path.parent)
-        with CrossPlatLock(f"{self.path}.lockfile"):
+        with FileLock(f"{self.path}.lockfile"):
             yield
 
     def update(self, change: Callable[[AccountRecord | None], AccountRecord | None]) -> None:

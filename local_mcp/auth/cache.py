@@ -1,8 +1,8 @@
 """The persistent token cache: encrypted by default, plaintext only when the user opts in.
 
 msal-extensions does the real work: `PersistedTokenCache` keeps MSAL's own cache
-format, takes a cross-process file lock (`token_cache.bin.lockfile`) on every write
-and reloads when another process changed the cache. This module only chooses the
+format, writes under a cross-process lock (`token_cache.bin.lockfile`, an OS lock that
+dies with its process: cache_lock.py) and reloads when another process changed the cache. This module only chooses the
 persistence, refuses loudly when encryption is impossible, keeps a plaintext file at
 mode 0600, and sets an unreadable cache aside instead of failing on it.
 
@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CacheUnavailableError, ConfigError
+from .cache_lock import LOCK_SUFFIX, FileLock, describe_stuck_lock, locked_token_cache  # noqa: F401 (describe_stuck_lock: re-exported)
 
 if TYPE_CHECKING:
     from msal_extensions import PersistedTokenCache
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CACHE_FILE_NAME = "token_cache.bin"
-LOCK_SUFFIX = ".lockfile"  # msal-extensions' name for the cross-process lock next to the cache
 
 _BACKEND_BY_PLATFORM = {"win32": "dpapi", "darwin": "keychain"}
 # Backends that keep the tokens elsewhere and leave only an empty signal file at the cache path.
@@ -129,8 +129,6 @@ def atomic_write_private(path: Path, data: bytes) -> None:
 
 def open_token_cache(settings: Settings) -> tuple[PersistedTokenCache, CacheInfo]:
     """Open the persistent token cache, or raise CacheUnavailableError saying how to fix it."""
-    from msal_extensions import PersistedTokenCache
-
     directory = settings.resolved_cache_dir()
     ensure_private_dir(directory)
     location = directory / CACHE_FILE_NAME
@@ -150,7 +148,7 @@ def open_token_cache(settings: Settings) -> tuple[PersistedTokenCache, CacheInfo
         )
     checked = CheckedPersistence(persistence, info)
     checked.check()
-    return PersistedTokenCache(checked), info
+    return locked_token_cache(checked), info
 
 
 class EncryptionUnavailableError(CacheUnavailableError):
@@ -237,9 +235,7 @@ def _absorb_plaintext(persistence: Any, location: Path) -> None:
             return
     except FileNotFoundError:
         return
-    from msal_extensions import CrossPlatLock
-
-    with CrossPlatLock(f"{location}{LOCK_SUFFIX}"):
+    with FileLock(f"{location}{LOCK_SUFFIX}"):
         try:
             raw = location.read_bytes()
         except FileNotFoundError:
@@ -370,45 +366,3 @@ def _rename_aside(location: Path) -> Path | None:
     except OSError:
         return None
     return aside
-
-
-# ----- the lock ------------------------------------------------------------------------------------
-
-
-def describe_stuck_lock(cache_path: Path) -> str:
-    """Say why the cache lock could not be taken, and what to do about it."""
-    lock = Path(f"{cache_path}{LOCK_SUFFIX}")
-    try:
-        holder = lock.read_text(encoding="utf-8", errors="replace").split()
-    except FileNotFoundError:
-        return "The token cache was busy: another process held its lock for over 5 seconds. Try again."
-    except OSError as exc:
-        return f"The token cache lock {lock} cannot be read ({type(exc).__name__}). Check its permissions."
-    pid = int(holder[0]) if holder and holder[0].isdigit() else None
-    program = holder[1] if len(holder) > 1 else "an unknown program"
-    if pid is not None and _process_alive(pid):
-        return (
-            f"The token cache is locked by process {pid} ({program}), which is still running. "
-            f"Wait for it or stop it, then try again."
-        )
-    who = f"process {pid} ({program})" if pid is not None else "a process"
-    return (
-        f"The token cache lock {lock} was left behind by {who}, which is no longer running. "
-        f"Delete that file and try again."
-    )
-
-
-def _process_alive(pid: int) -> bool:
-    if os.name == "nt":
-        # On Windows os.kill(pid, 0) would terminate the process, not probe it: assume it lives,
-        # and the message says to wait for it or stop it.
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, but belongs to someone else
-        return True
-    except OSError:
-        return False
-    return True

@@ -52,6 +52,7 @@ ID_FINDERS: dict[str, str] = {
     "people": "search_people",
     "tasks": "list_task_lists (list ids) or list_tasks (task ids)",
     "contacts": "search_contacts",
+    "teams": "list_chats (chat ids), list_teams (team ids) or list_channels (channel ids)",
 }
 
 # Every Graph tool ever declared, listed or not (write tools stay unlisted in read-only mode).

@@ -159,6 +159,10 @@ class GraphApi:
 
         self.todo, self.contacts = TodoApi(self), ContactsApi(self)
         self.routes += self.todo.routes() + self.contacts.routes()
+        from .graph_teams import TeamsApi  # Microsoft Teams chats, teams and channels
+
+        self.teams = TeamsApi(self)
+        self.routes += self.teams.routes()
 
     # ---- pipeline -------------------------------------------------------------
 
