@@ -52,6 +52,8 @@ def write_calls(upload: str) -> dict[str, dict]:
         "cancel_event": {"event_id": "mine"},
         "create_task": {"title": "Call Lynne"},
         "update_task": {"list_id": "L1", "task_id": "x1", "title": "Call Lynne back"},
+        "send_chat_message": {"chat_id": "x1", "text": "On my way"},
+        "send_channel_message": {"team_id": "x1", "channel_id": "x1", "text": "Shipped", "subject": "Release"},
     }
 
 
