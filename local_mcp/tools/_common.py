@@ -122,8 +122,9 @@ class PageInfo(BaseModel):
 
 # The bounds are published in the schema; clamp_limit enforces them with our own message (not pydantic's).
 LIMIT_BOUNDS: dict[str, Any] = {"minimum": 1, "maximum": MAX_LIMIT}
-LIMIT_FIELD = Field(description=f"results per page (default {DEFAULT_LIMIT})", json_schema_extra=LIMIT_BOUNDS)
-CURSOR_FIELD = Field(description="`page.cursor` from a previous call, for the next page")
+# Short on purpose: every list tool repeats them in tools/list (the default and bounds are schema keywords).
+LIMIT_FIELD = Field(description="results per page", json_schema_extra=LIMIT_BOUNDS)
+CURSOR_FIELD = Field(description="`page.cursor` of the previous page")
 
 
 def clamp_limit(limit: int | None, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
