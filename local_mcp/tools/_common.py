@@ -330,7 +330,8 @@ def path_id(value: str, *, field: str = "id") -> str:
     decoded = cleaned
     for _ in range(3):  # also %2e%2e and %252e%252e
         decoded = unquote(decoded)
-    if decoded.strip() in (".", "..") or len(cleaned) > MAX_ID_CHARS or any(ord(c) < 0x20 for c in decoded):
+    dots = any(part.strip() in (".", "..") for part in re.split(r"[/\\]", decoded))  # also "..%2Fx"
+    if dots or len(cleaned) > MAX_ID_CHARS or any(ord(c) < 0x20 for c in decoded):
         raise ToolError(f"`{field}` {short_text(cleaned)!r} is not an id; pass the `id` from a list or search result.")
     return quote(cleaned, safe="")
 
