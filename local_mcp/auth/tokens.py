@@ -345,18 +345,25 @@ class TokenProvider(AccountRecords, AccountSwitching):
 
     async def _device_code(self, request: TokenRequest, claims: str | None) -> AccessToken:
         pending = self._device.last
-        if pending is not None and not pending.done.is_set() and pending.covers(request):
+        if pending is not None and not pending.done.is_set():
+            # One sign-in at a time, whatever scopes this call needs: it gets the same code, and
+            # once that sign-in is done its retry tries silently before any new flow (device_flow.py).
+            self._device.share(pending, request)
             raise DeviceCodePendingError(pending.prompt, scopes=list(request.scopes))
-        if pending is not None and pending.done.is_set():
+        if pending is not None:
             self._device.forget()
             if pending.error is not None and pending.covers(request):
                 raise pending.error  # say once why the last attempt failed; the next call starts afresh
-        elif pending is not None:
-            self._device.abort()  # it was for other scopes: replace it
-        flow = await self._in_thread(start_device_flow, self._app, request, claims)
+        flow_request = request
+        if claims is None and not request.extra_body_params and not request.extra_query_params:
+            scopes = self._device.scopes_for_next(request)
+            if scopes != request.scopes:
+                flow_request = build_token_request(request.resource, scopes)
+                logger.info("Device-code sign-in asks also for the scopes other calls waited for: %s", " ".join(scopes))
+        flow = await self._in_thread(start_device_flow, self._app, flow_request, claims)
         if "user_code" not in flow:
-            raise sign_in_failure(flow, action="Starting the device-code sign-in", consent_url=self._consent_url(request))
-        pending = PendingDeviceFlow(prompt=device_prompt(flow), request=request, flow=flow)
+            raise sign_in_failure(flow, action="Starting the device-code sign-in", consent_url=self._consent_url(flow_request))
+        pending = PendingDeviceFlow(prompt=device_prompt(flow), request=flow_request, flow=flow)
         self._device.start(pending, functools.partial(self._poll_device_flow, claims=claims))
         logger.info("Device-code sign-in started; waiting for the user at %s", pending.prompt.verification_uri)
         raise DeviceCodePendingError(pending.prompt, scopes=list(request.scopes))
