@@ -54,6 +54,7 @@ class StdioServer:
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=str(ROOT)
         )
         self._next_id = 0
+        self.answer_bytes = 0  # the size of the last answer's line on the wire (without the newline)
         self._lines: list[bytes] = []
         self._cond = threading.Condition()
         threading.Thread(target=self._read, daemon=True).start()
@@ -86,6 +87,7 @@ class StdioServer:
                     message = json.loads(line)
                     if message.get("id") == wanted:
                         del self._lines[: i + 1]
+                        self.answer_bytes = len(line.rstrip(b"\n"))
                         if "error" in message:
                             raise RuntimeError(f"{method}: {message['error']}")
                         return message["result"]
@@ -219,6 +221,7 @@ def measure_local_mcp(emulator: Emulator, env: dict[str, str], warm_calls: int) 
         init = server.initialize()
         rss_idle = server.rss_mb()
         list_time, _ = server.timed("tools/list")
+        list_bytes = server.answer_bytes  # the default tool set, writes off
         time.sleep(PAUSE_S)
         first, result = server.timed("tools/call", {"name": "whoami", "arguments": {}})
         if result.get("isError"):
@@ -235,6 +238,7 @@ def measure_local_mcp(emulator: Emulator, env: dict[str, str], warm_calls: int) 
     return {
         "initialize_s": init,
         "tools_list_s": list_time,
+        "tools_list_bytes": float(list_bytes),
         "first_whoami_s": first,  # the first tools/call itself, 1 s after tools/list was answered
         "warm_whoami_s": statistics.median(warm) if warm else None,
         "authority_requests": float(authority_requests),
@@ -431,7 +435,9 @@ def _print_table(report: dict[str, Any], floor: dict[str, Any]) -> None:
         for key, stats in figures.items():
             if stats["median"] is None:
                 continue
-            if key.endswith("_mb"):
+            if key.endswith("_bytes"):
+                shown = f"{stats['median']:8.0f} B"
+            elif key.endswith("_mb"):
                 shown = f"{stats['median']:8.1f} MB  ({stats['min']:.1f}-{stats['max']:.1f})"
             elif key == "authority_requests":
                 shown = f"{stats['max']:8.0f}     (max over runs)"

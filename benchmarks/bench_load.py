@@ -72,9 +72,9 @@ def emulator_concurrent(emulator: Any, token: str, rounds: int = 5) -> dict[str,
 
 
 def result_sizes(server: Any) -> dict[str, int]:
-    """Bytes of tools/list and of each listed read tool's result for a default call (no arguments)."""
+    """Bytes of tools/list (this process allows writes) and of each listed read tool's result for a default call."""
     tools = server.request("tools/list")
-    sizes = {"tools/list": len(json.dumps(tools, separators=(",", ":")))}
+    sizes = {"tools/list (writes on)": len(json.dumps(tools, separators=(",", ":")))}
     for tool in tools["tools"]:
         schema = tool.get("inputSchema") or {}
         read_only = (tool.get("annotations") or {}).get("readOnlyHint")

@@ -21,6 +21,7 @@ from .config import Settings
 from .graph.client import GraphClient
 from .tools import account, calendar, contacts, files, graph_request, mail, people, search, tasks, teams
 from .tools._runtime import AppState
+from .tools.schemas import compact_listing
 
 INSTRUCTIONS = (
     "local-mcp works with the user's Microsoft 365 data (profile, and more as tools allow) through "
@@ -86,6 +87,7 @@ def create_server(
     if settings.transport == "http":
         for name in LOCAL_SIGN_IN_TOOLS:
             server.remove_tool(name)
+    compact_listing(server)  # every tool, whichever area registered it: see tools/schemas.py
     return server
 
 

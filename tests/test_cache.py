@@ -285,3 +285,46 @@ def test_a_lock_held_by_a_live_process_says_to_wait(tmp_path):
     assert "which is still running. Wait for it" in describe_stuck_lock(path)
     (tmp_path / (CACHE_FILE_NAME + ".lockfile")).unlink()
     assert "was busy" in describe_stuck_lock(path)
+
+
+# ----- a cache folder others control ---------------------------------------------------------------
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX owners and modes")
+def test_a_cache_folder_of_another_user_is_refused_before_anything_is_read(settings, no_encryption, monkeypatch):
+    from local_mcp.auth.cache import cache_dir_problem
+
+    plain = settings.with_changes(allow_unencrypted_cache=True)
+    folder = plain.resolved_cache_dir()
+    folder.mkdir(mode=0o700)
+    (folder / CACHE_FILE_NAME).write_text(json.dumps({"AccessToken": {}}))  # planted
+    owner = folder.stat().st_uid
+    monkeypatch.setattr(os, "geteuid", lambda: owner + 1)
+    with pytest.raises(CacheUnavailableError) as refused:
+        open_token_cache(plain)
+    message = str(refused.value)
+    assert str(folder) in message and f"belongs to another user (uid {owner}" in message
+    assert "LOCAL_MCP_CACHE_DIR" in message
+    assert "belongs to another user" in (cache_dir_problem(folder) or "")  # `local-mcp serve` refuses at start
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX owners and modes")
+@pytest.mark.parametrize(("mode", "who"), [(0o777, "every user can write"), (0o770, "its group can write")])
+def test_a_cache_folder_others_can_write_is_refused_when_it_cannot_be_made_private(settings, monkeypatch, mode, who):
+    from local_mcp.auth.cache import ensure_private_dir
+
+    folder = settings.resolved_cache_dir()
+    folder.mkdir()
+    os.chmod(folder, mode)
+    real_chmod = os.chmod
+
+    def no_permissions(path, *args, **kwargs):  # a file system that ignores chmod (vfat, some network drives)
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "chmod", no_permissions)
+    with pytest.raises(CacheUnavailableError, match=f"{folder}.*{who} in it \\(mode {mode:o}"):
+        ensure_private_dir(folder)
+    monkeypatch.setattr(os, "chmod", real_chmod)
+    os.chmod(folder, mode)
+    ensure_private_dir(folder)  # where chmod works, the folder is simply made private
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700

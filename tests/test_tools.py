@@ -119,6 +119,28 @@ async def test_device_code_without_elicitation_returns_the_code_then_succeeds(se
     assert app.count("initiate_device_flow") == 1
 
 
+async def test_tools_needing_other_scopes_get_the_same_code_while_a_sign_in_waits(server_for, settings, monkeypatch):
+    import threading
+
+    import local_mcp.tools._runtime as runtime
+
+    monkeypatch.setattr(runtime, "REPEAT_CALL_WAIT_SECONDS", 0.2)  # how long a repeated call waits for the user
+    device = settings.with_changes(auth_mode="device_code")
+    app = FakeApp(device_gate=threading.Event())
+    async with Client(server_for(settings=device, app=app)) as client:
+        first = await client.call_tool("whoami", {})
+        other = await client.call_tool("sign_in", {"scopes": ["Mail.Read"]})
+        assert first.is_error and other.is_error
+        for result in (first, other):
+            text = result.content[0].text
+            assert "ABCD-EFGH" in text and "local-mcp login" in text
+        assert app.count("initiate_device_flow") == 1
+        app.device_gate.set()  # the user enters the one code
+        done = await client.call_tool("whoami", {})
+    assert not done.is_error, done.content
+    assert app.count("initiate_device_flow") == 1
+
+
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
 async def test_device_code_reaches_the_user_by_url_elicitation(server_for, settings, mode):
     device = settings.with_changes(auth_mode="device_code")
@@ -150,9 +172,9 @@ async def test_declined_elicitation_is_a_clear_error(server_for, settings):
 
 
 async def test_browser_sign_in_sends_progress_while_it_waits(server_for, monkeypatch):
-    import local_mcp.auth.tokens as tokens_module
+    import local_mcp.auth.progress as progress_module
 
-    monkeypatch.setattr(tokens_module, "PROGRESS_INTERVAL_SECONDS", 0.1)
+    monkeypatch.setattr(progress_module, "PROGRESS_INTERVAL_SECONDS", 0.1)
     app = FakeApp(interactive_delay=0.5)
     updates = []
 

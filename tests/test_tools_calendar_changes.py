@@ -205,7 +205,7 @@ async def test_update_and_cancel_are_writes_with_calendars_readwrite(settings):
 async def test_list_events_in_one_calendar_and_create_an_event_there(client_for, graph):
     graph.answer("GET", "/me/calendars/CAL%2F1/calendarView", page([]))
     graph.answer("POST", "/me/calendars/CAL%2F1/events", {**ALONE, "id": "new"}, status=201)
-    async with client_for() as client:
+    async with client_for(elicitation_callback=accept([])) as client:
         listed = await client.call_tool("list_events", {"calendar_id": "CAL/1"})
         created = await client.call_tool("create_event", {
             "calendar_id": "CAL/1", "subject": "Focus", "start": "2026-03-02T09:00:00Z", "end": "2026-03-02T10:00:00Z"})

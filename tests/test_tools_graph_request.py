@@ -24,7 +24,7 @@ def server(make_provider, settings, graph):
 async def test_always_listed_read_only_by_default_and_destructive_with_writes(server):
     async with Client(server()) as client:
         tool = {t.name: t for t in (await client.list_tools()).tools}["graph_request"]
-    assert tool.annotations.read_only_hint is True and tool.annotations.destructive_hint is False
+    assert tool.annotations.read_only_hint is True and not tool.annotations.destructive_hint  # not applicable to a read-only tool
     assert "GET only" in tool.description
     async with Client(server(allow_writes=True)) as client:
         tool = {t.name: t for t in (await client.list_tools()).tools}["graph_request"]

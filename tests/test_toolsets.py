@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+from xml.etree import ElementTree
+
 import pytest
 from mcp import Client
 
@@ -52,7 +55,9 @@ async def test_every_tool_has_its_area_icon_and_the_order_is_stable(settings):
     assert [t.name for t in first] == [t.name for t in second]
     for tool in first:
         assert tool.icons and tool.icons[0].src.startswith("data:image/svg+xml,"), tool.name
-        assert tool.icons[0].mime_type == "image/svg+xml"
+        svg = ElementTree.fromstring(unquote(tool.icons[0].src.removeprefix("data:image/svg+xml,")))  # well-formed
+        assert svg.tag == "{http://www.w3.org/2000/svg}svg" and svg.find("{http://www.w3.org/2000/svg}path") is not None
+        assert not set(tool.icons[0].src) & set(' <>"#'), tool.icons[0].src  # a valid URI: nothing left to escape
     # areas come in one block each, account first
     areas = [DECLARED[t.name].area if t.name in DECLARED else "account" for t in first]
     blocks = [a for i, a in enumerate(areas) if i == 0 or areas[i - 1] != a]

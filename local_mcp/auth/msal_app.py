@@ -1,4 +1,4 @@
-"""Building the one MSAL PublicClientApplication, and persisting its http_cache.
+"""Building the one MSAL PublicClientApplication; its http_cache is saved as JSON (http_cache.py).
 
 MSAL's constructor fetches the authority's OpenID configuration (and, for
 Microsoft hosts, instance discovery). Its `http_cache` remembers those answers;
@@ -9,14 +9,12 @@ requests to the authority when a valid token is cached.
 from __future__ import annotations
 
 import logging
-import pickle
 import platform
 import sys
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .cache import atomic_write_private
+from .http_cache import HTTP_CACHE_FILE_NAME, PersistentHttpCache  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:
     import msal
@@ -25,46 +23,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-HTTP_CACHE_FILE_NAME = "msal_http_cache.bin"
-
 # Declares that this client can handle Continuous Access Evaluation claims challenges.
 CLIENT_CAPABILITIES = ["CP1"]
-
-
-class PersistentHttpCache(dict):
-    """MSAL's http_cache (a plain dict of public metadata responses) saved to a file.
-
-    It holds only what the authority publishes to everyone (OpenID configuration,
-    instance discovery, throttling hints), never a token.
-    """
-
-    def __init__(self, path: Path) -> None:
-        super().__init__()
-        self.path = path
-        self._lock = threading.Lock()
-        self._saved_keys: frozenset[Any] = frozenset()
-        try:
-            with open(path, "rb") as handle:
-                # The file lives in the user's private cache folder (0700/0600).
-                loaded = pickle.load(handle)
-            if isinstance(loaded, dict):
-                self.update(loaded)
-                self._saved_keys = frozenset(self.keys())
-        except FileNotFoundError:
-            pass
-        except Exception as exc:  # stale format from another MSAL version: start afresh
-            logger.info("Ignoring unreadable MSAL http cache at %s (%s).", path, type(exc).__name__)
-
-    def save_if_changed(self) -> None:
-        with self._lock:
-            keys = frozenset(self.keys())
-            if keys == self._saved_keys:
-                return
-            try:
-                atomic_write_private(self.path, pickle.dumps(dict(self)))
-                self._saved_keys = keys
-            except Exception as exc:  # a cache of public metadata is not worth failing a call for
-                logger.info("Could not save MSAL http cache to %s (%s).", self.path, type(exc).__name__)
 
 
 COMPANY_PORTAL = Path("/Applications/Company Portal.app")

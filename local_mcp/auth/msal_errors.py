@@ -1,7 +1,9 @@
-"""Turn MSAL's `{"error": ...}` answers into typed exceptions that say what to do.
+"""Turn MSAL's `{"error": ...}` answers and its exceptions into typed errors that say what to do.
 
 This is the only place that reads AADSTS codes; everything above it sees
-`SignInFailedError` / `AuthenticationRequiredError` with a readable message.
+`SignInFailedError` / `AuthenticationRequiredError` / `CacheUnavailableError` with a
+readable message. `sign_in_failure` and `interaction_required` map MSAL's error dicts;
+`translate_exception` maps what MSAL and msal-extensions raise.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from ..errors import AuthenticationRequiredError, SignInFailedError
+from ..errors import AuthenticationRequiredError, AuthError, CacheUnavailableError, SignInFailedError
+from .cache import CACHE_FILE_NAME
+from .cache_lock import describe_stuck_lock
 
 # Errors after which asking the user again can help (MSAL's own notion, plus the
 # AADSTS codes that mean "the refresh token is no longer good").
@@ -144,3 +148,47 @@ def _default_step(error: str) -> str:
             "If no browser window appeared, set LOCAL_MCP_AUTH_MODE=device_code to sign in with a code instead."
         )
     return "Try signing in again; if it keeps failing, run `local-mcp login` in a terminal to see the details."
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    """msal-extensions' LockError (portalocker's LockException and its subclasses)."""
+    return type(exc).__name__ in ("LockError", "LockException", "AlreadyLocked")
+
+
+def translate_exception(exc: Exception, settings: Any) -> Exception:
+    """MSAL and msal-extensions exceptions become ours, with what to do next; others pass unchanged."""
+    if isinstance(exc, AuthError):
+        return exc
+    name = type(exc).__name__
+    if is_lock_error(exc):
+        return CacheUnavailableError(describe_stuck_lock(getattr(exc, "path", None) or settings.resolved_cache_dir() / CACHE_FILE_NAME))
+    if name == "KeyringError":  # its message already says what failed in the keyring
+        return CacheUnavailableError(str(exc))
+    if name in ("PersistenceDecryptionError", "PersistenceError", "PersistenceEncryptionError"):
+        return CacheUnavailableError(
+            f"The token cache could not be read or written ({name}). Run `local-mcp logout` to reset it."
+        )
+    if name == "MsalServiceError":  # MSAL raises on a 429/5xx from the authority (and replays it a while)
+        return SignInFailedError(
+            f"The identity provider at {settings.authority_host} is not answering normally ({first_line(str(exc))}). "
+            "This is usually temporary: try again in a minute.",
+            error="temporarily_unavailable",
+        )
+    if "ConnectionError" in name or name in ("Timeout", "ReadTimeout", "SSLError"):
+        return SignInFailedError(
+            f"Could not reach the identity provider at {settings.authority_host} ({name}). "
+            "Check the network (and LOCAL_MCP_AUTHORITY), then try again.",
+            error=name,
+        )
+    if isinstance(exc, ValueError) and "authority configuration" in str(exc):
+        return SignInFailedError(
+            f"Could not read the OpenID configuration of {settings.authority}. "
+            "Check LOCAL_MCP_AUTHORITY / LOCAL_MCP_TENANT_ID and the network, then try again.",
+            error="authority_unreachable",
+        )
+    if isinstance(exc, ValueError) and "invalid_instance" in str(exc):
+        return SignInFailedError(
+            f"The authority {settings.authority} is not known to Microsoft. Check LOCAL_MCP_AUTHORITY.",
+            error="invalid_instance",
+        )
+    return exc

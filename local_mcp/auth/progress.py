@@ -13,6 +13,9 @@ from typing import Protocol
 
 logger = logging.getLogger(__name__)
 
+# How often a waiting sign-in reports that it still waits.
+PROGRESS_INTERVAL_SECONDS = 5.0
+
 
 class SignInReporter(Protocol):
     async def __call__(self, message: str, elapsed: float, total: float) -> None: ...

@@ -7,6 +7,11 @@
       3. interactive   only when MSAL says interaction is required, one at a time:
                        broker -> system browser -> device code (see sign_in.py)
 
+Around it, each in its own module: device_flow.py (the device-code sign-in in progress),
+waiting.py (daemon threads and progress while a person signs in), records.py (the account
+record a sign-in leaves), switching.py (several accounts), msal_errors.py (MSAL's errors
+and exceptions as ours).
+
 MSAL itself is imported and built on the first token request, never at start-up.
 Blocking MSAL calls run in worker threads; the event loop keeps serving.
 """
@@ -15,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,22 +30,23 @@ import anyio.to_thread
 
 from .._gc import quiet_gc
 from ..errors import AuthError, CacheUnavailableError, DeviceCodePendingError, DeviceCodePrompt, SignInFailedError
-from . import progress
-from .account import AccountRecord, AccountStore
-from .accounts import AccountBook, pinned_account, tenant_of
-from .switching import AccountSwitching
-from .cache import CACHE_FILE_NAME, CacheInfo, describe_stuck_lock, open_token_cache
+from .account import AccountStore
+from .accounts import pinned_account, tenant_of
+from .cache import CACHE_FILE_NAME, CacheInfo, open_token_cache
 from .cache_lock import FileLock, refresh_lock_path
+from .device_flow import DeviceFlows, PendingDeviceFlow, wait_for
 from .msal_app import HTTP_CACHE_FILE_NAME, PersistentHttpCache, build_public_client
-from .msal_errors import admin_consent_url, first_line, interaction_required, needs_interaction, sign_in_failure
+from .msal_errors import admin_consent_url, interaction_required, needs_interaction, sign_in_failure, translate_exception
+from .records import AccountRecords
 from .resource import TokenRequest, build_token_request, short_names
 from .sign_in import device_prompt, effective_mode, sign_in_interactively, start_device_flow
+from .switching import AccountSwitching
+from .waiting import in_daemon_thread, run_with_progress
 
 logger = logging.getLogger(__name__)
 
 # MSAL refreshes a token with under five minutes left; so do we.
 EXPIRY_MARGIN_SECONDS = 300
-PROGRESS_INTERVAL_SECONDS = 5.0
 
 T = TypeVar("T")
 
@@ -55,28 +60,6 @@ class AccessToken:
 
     def valid_for(self, seconds: float) -> bool:
         return self.expires_on - time.time() > seconds
-
-
-@dataclass
-class PendingDeviceFlow:
-    """A device-code sign-in waiting for the user, polled in the background."""
-
-    prompt: DeviceCodePrompt
-    request: TokenRequest
-    flow: dict[str, Any] = field(repr=False)  # holds the secret device_code
-    done: anyio.Event = field(default_factory=anyio.Event)
-    error: AuthError | None = None
-    announced: bool = False
-
-    def claim_announcement(self) -> bool:
-        """True for the first caller only, so one sign-in is announced to the user once."""
-        if self.announced:
-            return False
-        self.announced = True
-        return True
-
-    def covers(self, request: TokenRequest) -> bool:
-        return self.request.resource == request.resource and set(request.scopes) <= set(self.request.scopes)
 
 
 @dataclass(frozen=True)
@@ -99,45 +82,7 @@ class AuthStatus:
     account_count: int = 0  # accounts remembered (list_accounts shows them)
 
 
-def _is_lock_error(exc: BaseException) -> bool:
-    """msal-extensions' LockError (portalocker's LockException and its subclasses)."""
-    return type(exc).__name__ in ("LockError", "LockException", "AlreadyLocked")
-
-
-async def in_daemon_thread(blocking: Callable[[], T]) -> T:
-    """Run a long blocking sign-in in a daemon thread and await its result.
-
-    anyio's worker threads are not daemons: a browser sign-in waiting for its
-    loopback redirect (up to LOCAL_MCP_SIGN_IN_TIMEOUT) would keep the process alive
-    after the MCP client has gone. A daemon thread lets the server exit at once.
-    If the caller is cancelled, the thread is abandoned and ends on its own timeout.
-    """
-    import anyio.from_thread
-    import anyio.lowlevel
-
-    finished = anyio.Event()
-    box: dict[str, Any] = {}
-    token = anyio.lowlevel.current_token()
-
-    def target() -> None:
-        try:
-            box["value"] = blocking()
-        except BaseException as exc:  # handed to the awaiting task, which re-raises it
-            box["error"] = exc
-        finally:
-            try:
-                anyio.from_thread.run_sync(finished.set, token=token)
-            except Exception:  # the event loop is gone: nobody is waiting any more
-                pass
-
-    threading.Thread(target=target, name="local-mcp sign-in", daemon=True).start()
-    await finished.wait()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
-
-
-class TokenProvider(AccountSwitching):
+class TokenProvider(AccountRecords, AccountSwitching):
     """Resource-scoped access tokens for the signed-in user. Use as `async with TokenProvider(settings)`."""
 
     def __init__(
@@ -164,8 +109,7 @@ class TokenProvider(AccountSwitching):
         self._active_known = False
         self._setup_lock = anyio.Lock()
         self._interaction_lock = anyio.Lock()
-        self._pending: PendingDeviceFlow | None = None
-        self._task_group: Any = None
+        self._device = DeviceFlows()  # the device-code sign-in in progress, polled in the background
 
     def _consent_url(self, request: TokenRequest) -> str:
         """The v2 admin-consent link for the scopes of `request` (the ones that failed)."""
@@ -174,16 +118,11 @@ class TokenProvider(AccountSwitching):
     # ----- lifecycle ---------------------------------------------------------------------------
 
     async def __aenter__(self) -> TokenProvider:
-        self._task_group = anyio.create_task_group()
-        await self._task_group.__aenter__()
+        await self._device.__aenter__()
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
-        self._abort_pending()
-        tg, self._task_group = self._task_group, None
-        if tg is not None:
-            tg.cancel_scope.cancel()
-            await tg.__aexit__(*exc_info)
+        await self._device.__aexit__(*exc_info)
 
     # ----- the public surface ------------------------------------------------------------------
 
@@ -246,7 +185,7 @@ class TokenProvider(AccountSwitching):
         await self._ensure_app()
         removed = await self._in_thread(self._sign_out_blocking, account)
         self._forget_accounts([home_id for home_id, _ in removed])
-        self._abort_pending()
+        self._device.abort()
         return [username for _, username in removed]
 
     async def home_tenant(self) -> str | None:
@@ -258,29 +197,11 @@ class TokenProvider(AccountSwitching):
         return record.home_account_id.rsplit(".", 1)[1] or None
 
     def pending_device_flow(self) -> PendingDeviceFlow | None:
-        pending = self._pending
-        return pending if pending is not None and not pending.done.is_set() else None
+        return self._device.current()
 
     async def wait_for_device_flow(self, pending: PendingDeviceFlow, timeout: float, *, label: str = "") -> None:
         """Wait (with progress) until the user finished the device-code sign-in; raise if it failed."""
-        start = time.monotonic()
-        while not pending.done.is_set():
-            remaining = max(0.0, pending.prompt.expires_at - time.time())
-            elapsed = time.monotonic() - start
-            if elapsed >= timeout or remaining <= 0:
-                raise SignInFailedError(
-                    "The device-code sign-in was not completed in time. Call the tool again for a new code.",
-                    error="timeout",
-                )
-            await progress.report(
-                label or f"Waiting for you to enter the code at {pending.prompt.verification_uri}",
-                elapsed,
-                float(timeout),
-            )
-            with anyio.move_on_after(min(PROGRESS_INTERVAL_SECONDS, timeout - elapsed)):
-                await pending.done.wait()
-        if pending.error is not None:
-            raise pending.error
+        await wait_for(pending, timeout, label=label)
 
     async def status(self) -> AuthStatus:
         """Who is signed in and where the tokens live; makes no network call and returns no token."""
@@ -414,35 +335,41 @@ class TokenProvider(AccountSwitching):
                 claims=claims,
             )
             what = "the sign-in window" if mode == "broker" else "your browser"
-            result = await self._run_with_progress(
-                blocking, f"Waiting for you to sign in to Microsoft in {what}", float(self.settings.sign_in_timeout)
+            result = await run_with_progress(
+                blocking, f"Waiting for you to sign in to Microsoft in {what}", float(self.settings.sign_in_timeout),
+                translate=self._translate,
             )
             if "access_token" in result:
                 return await self._accept(result, request, interactive=True)
             raise sign_in_failure(result, action=f"The {mode.replace('_', ' ')} sign-in", consent_url=self._consent_url(request))
 
     async def _device_code(self, request: TokenRequest, claims: str | None) -> AccessToken:
-        pending = self._pending
-        if pending is not None and not pending.done.is_set() and pending.covers(request):
+        pending = self._device.last
+        if pending is not None and not pending.done.is_set():
+            # One sign-in at a time, whatever scopes this call needs: it gets the same code, and
+            # once that sign-in is done its retry tries silently before any new flow (device_flow.py).
+            self._device.share(pending, request)
             raise DeviceCodePendingError(pending.prompt, scopes=list(request.scopes))
-        if pending is not None and pending.done.is_set():
-            self._pending = None
+        if pending is not None:
+            self._device.forget()
             if pending.error is not None and pending.covers(request):
                 raise pending.error  # say once why the last attempt failed; the next call starts afresh
-        elif pending is not None:
-            self._abort_pending()  # it was for other scopes: replace it
-        flow = await self._in_thread(start_device_flow, self._app, request, claims)
+        flow_request = request
+        if claims is None and not request.extra_body_params and not request.extra_query_params:
+            scopes = self._device.scopes_for_next(request)
+            if scopes != request.scopes:
+                flow_request = build_token_request(request.resource, scopes)
+                logger.info("Device-code sign-in asks also for the scopes other calls waited for: %s", " ".join(scopes))
+        flow = await self._in_thread(start_device_flow, self._app, flow_request, claims)
         if "user_code" not in flow:
-            raise sign_in_failure(flow, action="Starting the device-code sign-in", consent_url=self._consent_url(request))
-        pending = PendingDeviceFlow(prompt=device_prompt(flow), request=request, flow=flow)
-        self._pending = pending
-        if self._task_group is None:
-            raise RuntimeError("TokenProvider must be entered (async with) before a device-code sign-in")
-        self._task_group.start_soon(self._poll_device_flow, pending, claims)
+            raise sign_in_failure(flow, action="Starting the device-code sign-in", consent_url=self._consent_url(flow_request))
+        pending = PendingDeviceFlow(prompt=device_prompt(flow), request=flow_request, flow=flow)
+        self._device.start(pending, functools.partial(self._poll_device_flow, claims=claims))
         logger.info("Device-code sign-in started; waiting for the user at %s", pending.prompt.verification_uri)
         raise DeviceCodePendingError(pending.prompt, scopes=list(request.scopes))
 
-    async def _poll_device_flow(self, pending: PendingDeviceFlow, claims: str | None) -> None:
+    async def _poll_device_flow(self, pending: PendingDeviceFlow, *, claims: str | None) -> None:
+        """Poll MSAL until the user signed in (or the code expired); accept the token; set `done`."""
         try:
             result = await in_daemon_thread(
                 functools.partial(self._app.acquire_token_by_device_flow, pending.flow, claims_challenge=claims)
@@ -458,35 +385,6 @@ class TokenProvider(AccountSwitching):
             pending.error = SignInFailedError(f"The device-code sign-in failed ({type(exc).__name__}). Try again.")
         finally:
             pending.done.set()
-
-    def _abort_pending(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is not None and not pending.done.is_set():
-            pending.flow["expires_at"] = 0  # MSAL's documented way to stop its polling loop
-
-    async def _run_with_progress(self, blocking: Callable[[], T], message: str, total: float) -> T:
-        """Run a blocking sign-in in a thread, sending progress every few seconds until it ends."""
-        outcome: dict[str, Any] = {}
-        finished = anyio.Event()
-
-        async def run() -> None:
-            try:
-                outcome["value"] = await in_daemon_thread(blocking)
-            except Exception as exc:
-                outcome["error"] = exc
-            finally:
-                finished.set()
-
-        start = time.monotonic()
-        async with anyio.create_task_group() as group:
-            group.start_soon(run)
-            while not finished.is_set():
-                await progress.report(message, time.monotonic() - start, total)
-                with anyio.move_on_after(PROGRESS_INTERVAL_SECONDS):
-                    await finished.wait()
-        if "error" in outcome:
-            raise self._translate(outcome["error"])
-        return outcome["value"]
 
     # ----- after success -------------------------------------------------------------------------
 
@@ -507,87 +405,6 @@ class TokenProvider(AccountSwitching):
             pinned_account.set(home_id)
         return token
 
-    def _remember_blocking(
-        self, result: dict[str, Any], resource: str, granted: list[str], interactive: bool, home_id: str | None = None
-    ) -> str | None:
-        """Record the scopes granted to the account the token is for; returns its home account id."""
-        if self._http_cache is not None:
-            self._http_cache.save_if_changed()
-        claims = result.get("id_token_claims") or {}
-        account = self._account_for_claims(claims) if interactive else None
-        owner = home_id
-
-        def change(book: AccountBook) -> bool:
-            nonlocal account, owner
-            target = book.get(home_id) if not interactive and home_id is not None else None
-            if target is not None:
-                return target.grant(resource, granted)
-            if not interactive and book.accounts:
-                return False  # a refresh for an account removed meanwhile: nothing to record
-            if account is None:
-                account = self._account_for_claims(claims)
-            if account is None:
-                return False
-            owner = str(account["home_account_id"])
-            record = book.get(owner)
-            if record is None:
-                record = AccountRecord(
-                    home_account_id=owner,
-                    username=account.get("username") or claims.get("preferred_username") or "",
-                    authority=self.settings.authority,
-                    tenant_id=str(claims.get("tid") or account.get("realm") or tenant_of(owner)),
-                )
-                logger.info("Signed in as %s", record.username)
-            record.grant(resource, granted)
-            book.upsert(record, make_active=True)
-            return True
-
-        # Under the record's lock: several processes refreshing at once must not drop each other's scopes.
-        self._account_store().update_book(change)
-        return owner
-
-    def _account_for_claims(self, claims: Mapping[str, Any]) -> dict[str, Any] | None:
-        accounts = self._app.get_accounts()
-        oid, username = claims.get("oid"), claims.get("preferred_username")
-        for account in accounts:
-            if oid and account.get("local_account_id") == oid:
-                return account
-        for account in accounts:
-            if username and str(account.get("username", "")).lower() == str(username).lower():
-                return account
-        return accounts[0] if len(accounts) == 1 else None
-
-    def _sign_out_blocking(self, key: str | None = None) -> list[tuple[str, str]]:
-        """Remove one account (by username or home account id; default the active one) and its tokens."""
-        book = self._load_book()
-        record = self.resolve_account(book, key) if key is not None else book.active_record()
-        removed = []
-        for account in self._app.get_accounts():
-            if record is None or account.get("home_account_id") == record.home_account_id:
-                self._app.remove_account(account)
-                removed.append((str(account.get("home_account_id")), str(account.get("username") or "")))
-        if record is None:
-            self._account_store().clear()
-            return removed
-        if not removed:  # remembered, but its tokens were already gone from the cache
-            removed.append((record.home_account_id, record.username))
-        self._account_store().update_book(lambda b: b.remove(record.home_account_id) is not None)
-        return removed
-
-    # ----- the account record ----------------------------------------------------------------------
-
-    def _account_store(self) -> AccountStore:
-        if self._store is None:
-            self._store = AccountStore(self.settings.resolved_cache_dir())
-        return self._store
-
-    def _load_record(self) -> AccountRecord | None:
-        # Read each time (only on a memory miss): another process or `local-mcp login` may have changed it.
-        return self._account_store().load()
-
-    def _load_book(self) -> AccountBook:
-        return self._account_store().load_book()
-
     # ----- threads and error translation -----------------------------------------------------------
 
     async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
@@ -600,38 +417,4 @@ class TokenProvider(AccountSwitching):
 
     def _translate(self, exc: Exception) -> Exception:
         """MSAL and msal-extensions exceptions become ours, with what to do next."""
-        if isinstance(exc, (AuthError,)):
-            return exc
-        name = type(exc).__name__
-        if _is_lock_error(exc):
-            return CacheUnavailableError(describe_stuck_lock(getattr(exc, "path", None) or self.settings.resolved_cache_dir() / CACHE_FILE_NAME))
-        if name == "KeyringError":  # its message already says what failed in the keyring
-            return CacheUnavailableError(str(exc))
-        if name in ("PersistenceDecryptionError", "PersistenceError", "PersistenceEncryptionError"):
-            return CacheUnavailableError(
-                f"The token cache could not be read or written ({name}). Run `local-mcp logout` to reset it."
-            )
-        if name == "MsalServiceError":  # MSAL raises on a 429/5xx from the authority (and replays it a while)
-            return SignInFailedError(
-                f"The identity provider at {self.settings.authority_host} is not answering normally ({first_line(str(exc))}). "
-                "This is usually temporary: try again in a minute.",
-                error="temporarily_unavailable",
-            )
-        if "ConnectionError" in name or name in ("Timeout", "ReadTimeout", "SSLError"):
-            return SignInFailedError(
-                f"Could not reach the identity provider at {self.settings.authority_host} ({name}). "
-                "Check the network (and LOCAL_MCP_AUTHORITY), then try again.",
-                error=name,
-            )
-        if isinstance(exc, ValueError) and "authority configuration" in str(exc):
-            return SignInFailedError(
-                f"Could not read the OpenID configuration of {self.settings.authority}. "
-                "Check LOCAL_MCP_AUTHORITY / LOCAL_MCP_TENANT_ID and the network, then try again.",
-                error="authority_unreachable",
-            )
-        if isinstance(exc, ValueError) and "invalid_instance" in str(exc):
-            return SignInFailedError(
-                f"The authority {self.settings.authority} is not known to Microsoft. Check LOCAL_MCP_AUTHORITY.",
-                error="invalid_instance",
-            )
-        return exc
+        return translate_exception(exc, self.settings)

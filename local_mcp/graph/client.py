@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 import anyio
 
@@ -111,6 +112,7 @@ class GraphClient:
             url = path
         else:
             url = self.settings.graph_url + "/" + path.lstrip("/")
+        _refuse_dot_segments(urlsplit(url).path)
         if params:
             query = urlencode({k: _query_value(v) for k, v in params.items() if v is not None}, safe="$,:'()/ ")
             url += ("&" if "?" in url else "?") + query.replace(" ", "%20")
@@ -341,6 +343,20 @@ class GraphClient:
                 status=response.status, code="UnexpectedAnswer",
             )
         return response.body
+
+
+def _refuse_dot_segments(path: str) -> None:
+    """No '.' or '..' segment, also percent-encoded (once, twice...) or behind an encoded slash: every id, every tool."""
+    for segment in path.split("/"):
+        decoded = segment
+        for _ in range(3):
+            decoded = unquote(decoded)
+        if any(part.strip() in (".", "..") for part in re.split(r"[/\\]", decoded)):
+            raise GraphError(
+                "Refusing to call Microsoft Graph: an id or name in the request is '.' or '..' (or an encoding of "
+                "them), which would point at another resource. Pass the `id` from a list or search result.",
+                code="DotSegment",
+            )
 
 
 def _auth_errors() -> tuple[type[Exception], ...]:

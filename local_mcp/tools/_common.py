@@ -122,8 +122,9 @@ class PageInfo(BaseModel):
 
 # The bounds are published in the schema; clamp_limit enforces them with our own message (not pydantic's).
 LIMIT_BOUNDS: dict[str, Any] = {"minimum": 1, "maximum": MAX_LIMIT}
-LIMIT_FIELD = Field(description=f"results per page (default {DEFAULT_LIMIT})", json_schema_extra=LIMIT_BOUNDS)
-CURSOR_FIELD = Field(description="`page.cursor` from a previous call, for the next page")
+# Short on purpose: every list tool repeats them in tools/list (the default and bounds are schema keywords).
+LIMIT_FIELD = Field(description="results per page", json_schema_extra=LIMIT_BOUNDS)
+CURSOR_FIELD = Field(description="`page.cursor` of the previous page")
 
 
 def clamp_limit(limit: int | None, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
@@ -329,7 +330,8 @@ def path_id(value: str, *, field: str = "id") -> str:
     decoded = cleaned
     for _ in range(3):  # also %2e%2e and %252e%252e
         decoded = unquote(decoded)
-    if decoded.strip() in (".", "..") or len(cleaned) > MAX_ID_CHARS or any(ord(c) < 0x20 for c in decoded):
+    dots = any(part.strip() in (".", "..") for part in re.split(r"[/\\]", decoded))  # also "..%2Fx"
+    if dots or len(cleaned) > MAX_ID_CHARS or any(ord(c) < 0x20 for c in decoded):
         raise ToolError(f"`{field}` {short_text(cleaned)!r} is not an id; pass the `id` from a list or search result.")
     return quote(cleaned, safe="")
 
@@ -390,7 +392,7 @@ async def confirm_or_ask(
         raise ToolError(f"Not done: the user did not confirm ({summary}).")
     if not _supports_form_elicitation(ctx):
         if consent.confirm_mode(ctx) != "model":
-            raise ToolError(consent.refusal_without_elicitation(summary))
+            raise ToolError(consent.refusal_without_elicitation(summary, stateless_http=consent.cannot_ask_mid_call(ctx)))
         if confirmed:
             return None
         raise ToolError(

@@ -32,9 +32,8 @@ _UPN = re.compile(r"^[A-Za-z0-9!$&'*+=^_`{|}~-]+(?:\.[A-Za-z0-9!$&'*+=^_`{|}~-]+
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 MAX_MAILBOX_CHARS = 320
 
-MAILBOX_FIELD = Field(
-    description="a mailbox shared with you (a shared mailbox or a colleague's), as its email address or user id; "
-    "default: your own. Needs the *.Read.Shared permission, asked for on first use"
+MAILBOX_FIELD = Field(  # short: six tools repeat it in tools/list
+    description="a shared or colleague's mailbox (email or user id) instead of yours; asks for *.Read.Shared"
 )
 
 

@@ -91,7 +91,7 @@ def test_server_exits_when_stdin_closes_during_a_sign_in(setup: ServerSetup):
         server.stdin.flush()
         server.stdout.readline()  # the initialize answer
         deadline = time.monotonic() + 20  # wait until MSAL is built and the sign-in is waiting
-        while not (setup.cache_dir / "msal_http_cache.bin").exists() and time.monotonic() < deadline:
+        while not (setup.cache_dir / "msal_http_cache.json").exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(1.0)
         started = time.monotonic()

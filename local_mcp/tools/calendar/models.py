@@ -34,7 +34,7 @@ _DETAIL_FIELDS = (
 )
 _RESPOND_FIELDS = "id,subject,start,organizer,isOrganizer"
 
-_CONFIRM_FIELD = Field(description="true only when the user has already agreed to exactly this; skips the question")
+_CONFIRM_FIELD = Field(description="for clients that cannot ask the user: true only when the user agreed to exactly this")
 
 Answer = Literal["accept", "tentativelyAccept", "decline"]
 _VERBS = {"accept": ("Accept", "Accepted"), "tentativelyAccept": ("Tentatively accept", "Tentatively accepted"),

@@ -1,0 +1,162 @@
+"""What `tools/list` publishes, made compact: every tool's schemas and hints, generically.
+
+pydantic's JSON Schema is made for documentation sites; a client pays for every byte of it in
+each session, and a model reads the input schemas. `compact_listing(server)` rewrites what every
+registered tool publishes (any area, present or future), without changing what a call accepts
+or returns (pydantic still validates the arguments, and the results, against the models):
+
+- input schemas: no `title` (pydantic derives it from the name: "Event Id", "get_eventArguments"),
+  no `default: null`, and an optional `X | None` parameter is published as `X`: leaving it out
+  is how to say "none" (null is still accepted);
+- output schemas, trimmed to what a client checks a result against: the result's top-level
+  fields with their JSON types, and which of them are always present. Nested records, field
+  descriptions and titles are left out (their shape is the tool's text and structured content;
+  the full pydantic schema is `output_schema_of(tool)`, for the README and tests);
+- annotations: a read-only tool says `readOnlyHint: true` and nothing the specification calls
+  meaningful only for tools that change things (`destructiveHint`, `idempotentHint`);
+  `openWorldHint` only when false (true is the default).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+
+_NULL = {"type": "null"}
+
+
+def compact_listing(server: MCPServer[Any]) -> None:
+    """Rewrite every registered tool's published input schema, output schema and annotations."""
+    for tool in server._tool_manager.list_tools():
+        tool.parameters = compact_input(tool.parameters)
+        full = tool.fn_metadata.output_schema
+        if full is not None:
+            tool.__dict__["output_schema"] = trim_output(full)  # Tool.output_schema is a cached_property
+        hints = tool.annotations
+        if hints is not None and hints.read_only_hint:
+            tool.annotations = hints.model_copy(
+                update={
+                    "destructive_hint": None,
+                    "idempotent_hint": None,
+                    "open_world_hint": None if hints.open_world_hint in (None, True) else False,
+                }
+            )
+
+
+def output_schema_of(tool: Any) -> dict[str, Any] | None:
+    """The full output schema pydantic derives for a tool (what `compact_listing` trims)."""
+    schema = tool.fn_metadata.output_schema
+    return schema if isinstance(schema, dict) else None
+
+
+def compact_input(schema: dict[str, Any]) -> dict[str, Any]:
+    """An arguments schema without titles, null defaults and `| None` on optional parameters."""
+    out = _strip(schema)
+    required = set(out.get("required") or ())
+    properties = out.get("properties")
+    if isinstance(properties, dict):
+        out["properties"] = {
+            name: prop if name in required else _without_null(prop) for name, prop in properties.items()
+        }
+    return out
+
+
+def trim_output(schema: dict[str, Any]) -> dict[str, Any]:
+    """An object with the top-level fields that every result holds (`required`), and nothing more.
+
+    Every result of the tool satisfies it, and a client that checks results against it (the
+    TypeScript SDK does) learns which fields are always there; field types and nested records
+    are in pydantic's full schema (`output_schema_of`) and in the tool's text.
+    """
+    properties = schema.get("properties")
+    names = set(properties) if isinstance(properties, dict) else set()
+    required = [name for name in schema.get("required") or () if name in names]
+    return {"type": "object", "required": required} if required else {"type": "object"}
+
+
+def _json_types(prop: Any, defs: dict[str, Any]) -> str | list[str]:
+    """The JSON type(s) a property's value may have (`object` for anything unknown)."""
+    found: list[str] = []
+
+    def visit(node: Any, depth: int) -> None:
+        if not isinstance(node, dict) or depth > 8:
+            found.append("object")
+            return
+        if "$ref" in node:
+            target = defs.get(str(node["$ref"]).rsplit("/", 1)[-1])
+            visit(target, depth + 1)
+            return
+        options = node.get("anyOf") or node.get("oneOf")
+        if isinstance(options, list):
+            for option in options:
+                visit(option, depth + 1)
+            return
+        kind = node.get("type")
+        if isinstance(kind, list):
+            found.extend(str(k) for k in kind)
+        elif isinstance(kind, str):
+            found.append(kind)
+        elif "enum" in node or "const" in node:
+            values = node.get("enum") or [node.get("const")]
+            found.extend(_type_of_value(v) for v in values)
+        else:  # any value at all: say nothing narrower than JSON allows
+            found.extend(["object", "array", "string", "number", "boolean", "null"])
+
+    visit(prop, 0)
+    kinds = list(dict.fromkeys("number" if k == "integer" and "number" in found else k for k in found))
+    return kinds[0] if len(kinds) == 1 else kinds
+
+
+def _type_of_value(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "string"
+
+
+def _strip(node: Any) -> Any:
+    """`node` without `title` keywords and `default: null` (property names are kept, whatever they are)."""
+    if isinstance(node, list):
+        return [_strip(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key == "default" and value is None:
+            continue
+        if key in ("properties", "$defs", "patternProperties") and isinstance(value, dict):
+            out[key] = {name: _strip(sub) for name, sub in value.items()}
+        else:
+            out[key] = _strip(value)
+    return out
+
+
+def _without_null(prop: Any) -> Any:
+    """`{anyOf: [X, {type: null}]}` as X (with the property's own description and default)."""
+    if not isinstance(prop, dict):
+        return prop
+    options = prop.get("anyOf")
+    if not isinstance(options, list) or _NULL not in options:
+        return prop
+    rest = [option for option in options if option != _NULL]
+    if not rest:
+        return prop
+    outer = {key: value for key, value in prop.items() if key != "anyOf"}
+    if len(rest) > 1:
+        return {"anyOf": rest, **outer}
+    only = rest[0]
+    if set(only) & set(outer):  # would clash (e.g. two descriptions): keep it as it was
+        return {"anyOf": rest, **outer}
+    return {**only, **outer}

@@ -1,0 +1,101 @@
+"""What tools/list publishes is compact (tools/schemas.py), for every tool, without changing what a call accepts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+from mcp import Client
+
+from local_mcp.server import create_server
+from local_mcp.tools.schemas import compact_input, trim_output
+from tests.graph_fake import page, text_of, tool_server
+from tests.test_tools_mail import SUMMARY
+
+
+async def _listed(settings) -> list[Any]:
+    async with Client(create_server(settings)) as client:
+        return list((await client.list_tools()).tools)
+
+
+def _keywords(node: Any, found: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """Every (keyword, value) of a schema, property names excluded."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("properties", "$defs") and isinstance(value, dict):
+                for sub in value.values():
+                    _keywords(sub, found)
+            else:
+                found.append((key, value))
+                _keywords(value, found)
+    elif isinstance(node, list):
+        for item in node:
+            _keywords(item, found)
+    return found
+
+
+async def test_every_published_schema_is_compact_and_valid(settings):
+    tools = await _listed(settings.with_changes(allow_writes=True))
+    for tool in tools:
+        for schema in (tool.input_schema, tool.output_schema):
+            assert schema is not None, tool.name
+            jsonschema.Draft202012Validator.check_schema(schema)
+            keywords = _keywords(schema, [])
+            assert not [k for k, _ in keywords if k == "title"], tool.name
+            assert ("default", None) not in keywords, tool.name
+        optional = set(tool.input_schema.get("properties", {})) - set(tool.input_schema.get("required", ()))
+        for name in optional:  # `X | None` is published as X: leaving it out says "none"
+            assert {"type": "null"} not in tool.input_schema["properties"][name].get("anyOf", []), (tool.name, name)
+
+
+async def test_read_only_tools_publish_only_the_hints_that_apply(settings):
+    tools = await _listed(settings.with_changes(allow_writes=True))
+    for tool in tools:
+        hints = tool.annotations.model_dump(by_alias=True, exclude_none=True)
+        if hints.get("readOnlyHint"):
+            # destructiveHint / idempotentHint are meaningful only when readOnlyHint is false;
+            # openWorldHint defaults to true (MCP specification, ToolAnnotations)
+            assert set(hints) <= {"readOnlyHint", "openWorldHint"} and hints.get("openWorldHint") in (None, False), tool.name
+        else:
+            assert set(hints) >= {"readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"}, tool.name
+
+
+def test_compact_input_keeps_what_matters():
+    schema = {
+        "title": "list_xArguments",
+        "type": "object",
+        "properties": {
+            "title": {"title": "Title", "type": "string", "description": "a property named title stays"},
+            "folder": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None, "title": "Folder", "description": "d"},
+            "limit": {"default": 10, "maximum": 50, "minimum": 1, "type": "integer", "title": "Limit"},
+            "must": {"anyOf": [{"type": "string"}, {"type": "null"}], "title": "Must"},
+        },
+        "required": ["title", "must"],
+    }
+    assert compact_input(schema) == {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string", "description": "a property named title stays"},
+            "folder": {"type": "string", "description": "d"},
+            "limit": {"default": 10, "maximum": 50, "minimum": 1, "type": "integer"},
+            "must": {"anyOf": [{"type": "string"}, {"type": "null"}]},  # required and nullable: null stays
+        },
+        "required": ["title", "must"],
+    }
+
+
+def test_trim_output_names_the_fields_every_result_holds():
+    full = {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "integer"}}, "required": ["a"], "$defs": {}}
+    assert trim_output(full) == {"type": "object", "required": ["a"]}
+    assert trim_output({"type": "object", "properties": {"a": {"type": "string"}}}) == {"type": "object"}
+
+
+async def test_results_still_match_the_published_schema_and_null_is_still_accepted(make_provider, settings, graph):
+    graph.answer("GET", "/me/messages", page([json.loads(json.dumps(SUMMARY))], "/me/next?$skiptoken=abc"))
+    async with Client(tool_server(make_provider, settings, graph)) as client:
+        tool = {t.name: t for t in (await client.list_tools()).tools}["list_messages"]
+        result = await client.call_tool("list_messages", {"folder": None, "cursor": None, "sender": None})
+    assert not result.is_error, text_of(result)
+    jsonschema.validate(result.structured_content, tool.output_schema)
+    assert tool.output_schema["required"] == ["messages", "page"]

@@ -1,0 +1,72 @@
+"""Issue 10, "Paths, ids and cursors": every id argument of every tool, found from tools/list.
+
+Each argument named *_id (and `user`, `mailbox`) of every listed tool is given '.', '..' and
+their encodings; the call must fail with a reason, and no request with a '.' or '..' path
+segment may reach Graph (checked at the HTTP seam, so a new tool is covered without a line here).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+import pytest
+from mcp import Client
+
+from tests.graph_fake import text_of, tool_server
+from tests.test_security_confirm import ANYTHING, write_calls
+
+BAD_IDS = ["..", "%2e%2e", "%252E%252e", "..%2Fmessages", " . "]
+ID_NAMES = re.compile(r"(_id|^user|^mailbox)$")
+
+
+@pytest.fixture
+def writes(settings, tmp_path):
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    (uploads / "report.txt").write_text("numbers")
+    return settings.with_changes(allow_writes=True, confirm_writes="model", download_dir=tmp_path / "downloads",
+                                 upload_dirs=(uploads,))
+
+
+def filler(schema: dict) -> object:
+    kind = schema.get("type") or next((s.get("type") for s in schema.get("anyOf", []) if s.get("type") != "null"), "string")
+    if "enum" in schema:
+        return schema["enum"][0]
+    return {"string": "x1", "array": ["megan@contoso.example"], "integer": 5, "number": 5, "boolean": False,
+            "object": {}}.get(kind, "x1")
+
+
+def dotted(request) -> bool:
+    return any(part.strip() in (".", "..") for segment in request.url.raw_path.decode().split("?")[0].split("/")
+               for part in re.split(r"[/\\]", unquote(unquote(unquote(segment)))))
+
+
+async def test_dot_ids_are_refused_in_every_id_argument_of_every_tool(make_provider, graph, writes):
+    graph.answer("GET", re.compile(r".*"), ANYTHING)
+    for method in ("POST", "PATCH", "PUT", "DELETE"):
+        graph.answer(method, re.compile(r".*"), ANYTHING)
+    known = write_calls(str(writes.upload_dirs[0] / "report.txt"))
+    checked: list[str] = []
+    async with Client(tool_server(make_provider, writes, graph)) as client:
+        for tool in (await client.list_tools()).tools:
+            properties = tool.input_schema.get("properties", {})
+            base = {name: filler(properties[name]) for name in tool.input_schema.get("required", [])}
+            base.update(known.get(tool.name, {}))
+            if "confirm" in properties:
+                base["confirm"] = True
+            for name in (n for n in properties if ID_NAMES.search(n)):
+                for bad in BAD_IDS:
+                    arguments = {**base, name: bad}
+                    if name == "drive_id":
+                        arguments.setdefault("item_id", "x1")
+                    result = await client.call_tool(tool.name, arguments)
+                    assert result.is_error, (tool.name, name, bad, text_of(result))
+                    assert "Error executing tool" not in text_of(result) or len(text_of(result)) < 600
+                checked.append(f"{tool.name}.{name}")
+    assert [f"{r.method} {r.url.raw_path.decode()}" for r in graph.requests if dotted(r)] == []
+    # the sweep reached the id arguments of every area
+    for expected in ("get_message.message_id", "get_file.item_id", "get_file.drive_id", "list_files.folder_id",
+                     "get_event.event_id", "get_user.user", "list_messages.mailbox", "update_task.list_id",
+                     "download_attachment.attachment_id", "move_message.message_id"):
+        assert expected in checked, (expected, checked)
