@@ -11,12 +11,13 @@ refresh token: `looks_secret` says why.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import stat
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from mcp.server.mcpserver.exceptions import ToolError
 
@@ -82,7 +83,7 @@ def _linked_from(cache: Path, info: os.stat_result) -> bool:
     return False
 
 
-def open_regular(path: Path) -> BinaryIO:
+def open_regular(path: Path) -> io.BufferedReader:
     """`path` opened for reading, refusing a symlink put there since it was checked, and anything not a regular file."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
