@@ -392,7 +392,7 @@ async def confirm_or_ask(
         raise ToolError(f"Not done: the user did not confirm ({summary}).")
     if not _supports_form_elicitation(ctx):
         if consent.confirm_mode(ctx) != "model":
-            raise ToolError(consent.refusal_without_elicitation(summary))
+            raise ToolError(consent.refusal_without_elicitation(summary, stateless_http=consent.cannot_ask_mid_call(ctx)))
         if confirmed:
             return None
         raise ToolError(
