@@ -30,6 +30,7 @@ import anyio.to_thread
 
 from .._gc import quiet_gc
 from ..errors import AuthError, CacheUnavailableError, DeviceCodePendingError, DeviceCodePrompt, SignInFailedError
+from . import progress
 from .account import AccountStore
 from .accounts import pinned_account, tenant_of
 from .cache import CACHE_FILE_NAME, CacheInfo, open_token_cache
@@ -40,7 +41,14 @@ from .msal_app import HTTP_CACHE_FILE_NAME, PersistentHttpCache, build_public_cl
 from .msal_errors import admin_consent_url, interaction_required, needs_interaction, sign_in_failure, translate_exception
 from .records import AccountRecords
 from .resource import TokenRequest, build_token_request, short_names
-from .sign_in import device_prompt, effective_mode, sign_in_interactively, start_device_flow
+from .sign_in import (
+    browser_sign_in_url,
+    device_prompt,
+    effective_mode,
+    free_loopback_port,
+    sign_in_interactively,
+    start_device_flow,
+)
 from .switching import AccountSwitching
 from .waiting import in_daemon_thread, run_with_progress
 
@@ -335,6 +343,7 @@ class TokenProvider(AccountRecords, AccountSwitching):
             # The account this call works with is hinted; adding an account (home_id None) hints nobody.
             book = await self._in_thread(self._load_book)
             record = book.get(home_id) if home_id is not None else None
+            port = free_loopback_port() if mode == "browser" else None
             blocking = functools.partial(
                 sign_in_interactively,
                 self._app,
@@ -343,11 +352,15 @@ class TokenProvider(AccountRecords, AccountSwitching):
                 timeout=self.settings.sign_in_timeout,
                 login_hint=record.username if record else None,
                 claims=claims,
+                port=port,
             )
-            what = "the sign-in window" if mode == "broker" else "your browser"
+            message, offer = "Waiting for you to sign in to Microsoft in the sign-in window", None
+            if port is not None:  # the address goes to the client too: no window may have appeared
+                url = browser_sign_in_url(port)
+                message = f"Waiting for you to sign in to Microsoft in your browser (no window? open {url})"
+                offer = functools.partial(progress.offer_url, f"Sign in to Microsoft to continue: open {url}", url)
             result = await run_with_progress(
-                blocking, f"Waiting for you to sign in to Microsoft in {what}", float(self.settings.sign_in_timeout),
-                translate=self._translate,
+                blocking, message, float(self.settings.sign_in_timeout), translate=self._translate, offer=offer
             )
             if "access_token" in result:
                 return await self._accept(result, request, interactive=True)
