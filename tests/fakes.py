@@ -46,6 +46,7 @@ class FakeApp:
     interactive_delay: float = 0.0
     device_flow_delay: float = 0.2
     device_result: dict[str, Any] | None = None
+    interactive_gate: threading.Event | None = None  # when given, a browser sign-in completes once it is set
     device_gate: threading.Event | None = None  # when given, a device flow completes once it is set
     tokens: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)  # scopes -> result
     calls: list[str] = field(default_factory=list)
@@ -85,6 +86,8 @@ class FakeApp:
     def acquire_token_interactive(self, scopes: list[str], **kwargs: Any) -> dict[str, Any]:
         self._record("interactive")
         self.last_interactive_kwargs = kwargs
+        if self.interactive_gate is not None:  # the test says when the person has signed in
+            self.interactive_gate.wait(30)
         if self.interactive_delay:
             time.sleep(self.interactive_delay)
         return self._sign_in(scopes)

@@ -87,6 +87,82 @@ def test_corrupt_cache_is_set_aside_not_deleted(settings, no_encryption, caplog)
     assert list(cache.search("AccessToken")) == []
 
 
+def _b64(data: dict) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+# A whole sign-in's result: MSAL writes an access, refresh and id token, an account and app metadata.
+SIGN_IN = {
+    "client_id": "c",
+    "scope": ["s"],
+    "token_endpoint": "https://login.example/tid-1/oauth2/v2.0/token",
+    "response": {
+        "access_token": "at",
+        "refresh_token": "rt",
+        "expires_in": 3600,
+        "token_type": "Bearer",
+        "client_info": _b64({"uid": "oid-1", "utid": "tid-1"}),
+        "id_token": f"{_b64({'alg': 'none'})}.{_b64({'sub': 's', 'oid': 'oid-1', 'tid': 'tid-1', 'preferred_username': 'adele@contoso.example', 'iss': 'https://login.example/tid-1/v2.0', 'aud': 'c'})}.",
+        "foci": "1",
+    },
+}
+
+
+def _msal_written_cache() -> dict:
+    written = msal.SerializableTokenCache()
+    written.add(SIGN_IN)
+    return json.loads(written.serialize())
+
+
+def _entry(data: dict, section: str) -> dict:
+    return next(iter(data[section].values()))
+
+
+def _bad_shapes():
+    def at(field, value):
+        return lambda d: _entry(d, "AccessToken").__setitem__(field, value)
+
+    return {
+        "expires_on is a list": at("expires_on", [1]),
+        "expires_on is not digits": at("expires_on", "soon"),
+        "target is a number": at("target", 7),
+        "secret is missing": lambda d: _entry(d, "RefreshToken").pop("secret"),
+        "username is a number": lambda d: _entry(d, "Account").__setitem__("username", 42),
+        "authority_type is missing": lambda d: _entry(d, "Account").pop("authority_type"),
+        "a section is a list": lambda d: d.__setitem__("IdToken", []),
+        "an entry is text": lambda d: d["AccessToken"].__setitem__("k", "x"),
+        "family_id is an object": lambda d: _entry(d, "AppMetadata").__setitem__("family_id", {}),
+    }
+
+
+def test_a_cache_msal_wrote_is_in_msal_shape():
+    from local_mcp.auth.cache_shape import msal_shape_problem
+
+    data = _msal_written_cache()
+    assert set(data) >= {"AccessToken", "RefreshToken", "IdToken", "Account", "AppMetadata"}
+    assert msal_shape_problem(data) is None
+    assert msal_shape_problem({**data, "SomethingNew": [1, 2]}) is None  # sections MSAL does not read
+
+
+@pytest.mark.parametrize("what", list(_bad_shapes()))
+def test_json_that_msal_cannot_read_is_set_aside_before_any_sign_in(settings, no_encryption, what):
+    data = _msal_written_cache()
+    _bad_shapes()[what](data)
+    plain = settings.with_changes(allow_unencrypted_cache=True)
+    directory = plain.resolved_cache_dir()
+    directory.mkdir(parents=True)
+    (directory / CACHE_FILE_NAME).write_text(json.dumps(data))
+    cache, info = open_token_cache(plain)  # at start-up: set aside, reported
+    aside = [p for p in directory.iterdir() if ".corrupt-" in p.name]
+    assert len(aside) == 1 and json.loads(aside[0].read_text()) == data
+    assert info.notices and "not in MSAL's shape" in info.notices[-1]
+    cache.add(SIGN_IN)  # the sign-in that follows is stored whole
+    stored = json.loads((directory / CACHE_FILE_NAME).read_text())
+    assert len(stored["RefreshToken"]) == 1 and len(stored["Account"]) == 1
+
+
 # ----- Linux: choosing the way to the keyring (fakes; the real keyring is in tests/keyring/) ------
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Secret Service chain is Linux-only")

@@ -189,6 +189,40 @@ async def test_browser_sign_in_sends_progress_while_it_waits(server_for, monkeyp
     assert updates[0][1] == 30  # total: the sign-in timeout
 
 
+async def test_browser_sign_in_shows_its_address_in_the_progress_message(server_for):
+    app = FakeApp(interactive_delay=0.3)
+    messages = []
+
+    async def on_progress(progress, total, message):
+        messages.append(message)
+
+    async with Client(server_for(app=app)) as client:  # 2026-07-28: no elicitation mid-call
+        result = await client.call_tool("whoami", {}, progress_callback=on_progress)
+    assert not result.is_error, result.content
+    port = app.last_interactive_kwargs["port"]
+    assert "welcome_template" in app.last_interactive_kwargs  # MSAL opens (and serves) that address
+    assert messages and f"open http://localhost:{port}?welcome=true" in messages[0]
+
+
+async def test_browser_sign_in_offers_its_address_by_url_elicitation(server_for):
+    import threading
+
+    app = FakeApp(interactive_gate=threading.Event())  # no browser window: the sign-in waits for the person
+    seen = []
+
+    async def on_elicit(context, params):
+        seen.append(params)
+        app.interactive_gate.set()  # the person opens the address from the client and signs in
+        return ElicitResult(action="accept")
+
+    async with Client(server_for(app=app), mode="legacy", elicitation_callback=on_elicit) as client:
+        result = await client.call_tool("whoami", {})
+    assert not result.is_error, result.content
+    assert len(seen) == 1 and seen[0].mode == "url"
+    assert seen[0].url == f"http://localhost:{app.last_interactive_kwargs['port']}?welcome=true"
+    assert seen[0].url in seen[0].message
+
+
 async def test_tools_list_stays_read_only_by_default(server_for, settings):
     async with Client(server_for()) as client:
         names = {t.name for t in (await client.list_tools()).tools}

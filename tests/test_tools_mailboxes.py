@@ -80,16 +80,19 @@ async def test_list_mail_folders_advertises_the_mailbox_argument(client_for):
         assert "mailbox" in tools[name].input_schema["properties"], name
 
 
-async def test_an_attachment_of_a_shared_mailbox_is_saved_with_mail_read_shared(client_for, graph, settings):
+async def test_an_attachment_of_a_shared_mailbox_is_saved_with_mail_read_shared(make_provider, graph, settings, tmp_path):
+    app = FakeApp()
+    saving = settings.with_changes(download_dir=tmp_path / "downloads")  # never the real Downloads folder
     base = f"/users/{DESK}/messages/M%2F1/attachments/A1"
     graph.answer("GET", base, {"@odata.type": "#microsoft.graph.fileAttachment", "name": "log.txt", "size": 5,
                                "contentType": "text/plain"})
     graph.answer("GET", base + "/$value", content=b"hello", headers={"content-type": "text/plain"})
-    async with client_for() as client:
+    async with Client(tool_server(make_provider, saving, graph, app)) as client:
         result = await client.call_tool("download_attachment", {"mailbox": DESK, "message_id": "M/1", "attachment_id": "A1"})
     assert not result.is_error, text_of(result)
-    assert result.structured_content["name"] == "log.txt" and result.structured_content["size"] == 5
-    asked = scopes_asked(client_for.app)
+    assert result.structured_content["path"] == str(tmp_path / "downloads" / "log.txt")
+    assert (tmp_path / "downloads" / "log.txt").read_bytes() == b"hello"
+    asked = scopes_asked(app)
     assert "Mail.Read.Shared" in asked and "Mail.Read" not in asked
 
 

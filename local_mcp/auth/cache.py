@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import CacheUnavailableError, ConfigError
 from .cache_lock import LOCK_SUFFIX, FileLock, describe_stuck_lock, locked_token_cache  # noqa: F401 (describe_stuck_lock: re-exported)
+from .cache_shape import msal_shape_problem
 
 if TYPE_CHECKING:
     from msal_extensions import PersistedTokenCache
@@ -316,8 +317,9 @@ class CheckedPersistence:
     get_location, is_encrypted) without subclassing BasePersistence, so that importing
     this module does not import MSAL.
 
-    The load that found it then reports "no cache" (PersistenceNotFound), which
-    PersistedTokenCache treats as empty: MSAL asks the user to sign in again and the
+    So is valid JSON that MSAL could not read (cache_shape.py), checked at start-up (before
+    any sign-in) and at every reload. The load that found it then reports "no cache"
+    (PersistenceNotFound), which PersistedTokenCache treats as empty: MSAL asks the user to sign in again and the
     server keeps serving. Whatever makes the keyring unreachable (locked, gone) is not
     corruption and propagates unchanged.
     """
@@ -346,6 +348,9 @@ class CheckedPersistence:
                 parsed = None
             if not isinstance(parsed, dict):
                 raise self._set_aside("it is not MSAL's JSON")
+            shape = msal_shape_problem(parsed)
+            if shape:  # MSAL would raise on it later, perhaps while saving a completed sign-in
+                raise self._set_aside(f"it is not in MSAL's shape ({shape})")
         return content
 
     def time_last_modified(self) -> float:

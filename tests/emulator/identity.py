@@ -288,7 +288,7 @@ class IdentityProvider:
         self.emu.claims_seen.append(claims)  # what the client sent as `claims` (CAE, capabilities)
         user, now = user or self.emu.user, int(time.time())
         payload: dict[str, object] = {
-            "aud": grant.audience, "iss": self._issuer(user),
+            "aud": self.obo.audience_of(grant.audience), "iss": self._issuer(user),  # a registered API: its client id
             "iat": now, "nbf": now - NBF_BACKDATE, "exp": now + lifetime,
             "azp": client_id, "azpacr": "0", "appid": client_id,
             "name": user.name, "given_name": user.given_name, "family_name": user.surname,
