@@ -112,3 +112,31 @@ async def test_an_id_echoed_in_an_error_is_shortened(make_provider, graph, write
     assert result.is_error and "404" in text and "ErrorItemNotFound" in text, text
     assert "Q" * 41 not in text and len(text) < 800, text
     assert raw.is_error and "x" * 100 not in text_of(raw), text_of(raw)
+
+
+async def test_limit_holds_on_a_cursor_page_whose_link_has_no_top(make_provider, graph, writes):
+    from tests.graph_fake import page, query
+
+    item = {"id": "f1", "name": "a.txt", "file": {}}
+    graph.answer("GET", "/me/drive/root/children", page([item], "/me/drive/root/children?$skiptoken=abc"))
+    async with Client(tool_server(make_provider, writes, graph)) as client:
+        first = await client.call_tool("list_files", {"limit": 1})
+        cursor = first.structured_content["page"]["cursor"]
+        second = await client.call_tool("list_files", {"cursor": cursor, "limit": 3})
+    assert not second.is_error, text_of(second)
+    sent = query(graph.sent("GET", "/me/drive/root/children")[-1])
+    assert sent["$skiptoken"] == "abc" and sent["$top"] == "3"
+
+
+async def test_a_content_download_follows_a_redirect_to_another_host_without_the_token(make_provider, graph, writes):
+    graph.answer("GET", "/me/drive/items/f1", {"id": "f1", "name": "a.bin", "size": 5, "file": {}})
+    graph.answer("GET", "/me/drive/items/f1/content",
+                 httpx.Response(302, headers={"Location": "https://files.other.example/dl/1?sig=x"}))
+    graph.answer("GET", re.compile(r"^https://files\.other\.example/dl/1$"), content=b"hello")
+    async with Client(tool_server(make_provider, writes, graph)) as client:
+        result = await client.call_tool("download_file", {"item_id": "f1"})
+    assert not result.is_error, text_of(result)
+    assert (writes.download_dir / "a.bin").read_bytes() == b"hello"
+    content = graph.last("GET", "/me/drive/items/f1/content")
+    followed = graph.last("GET", re.compile(r"files\.other\.example"))
+    assert content.headers["Authorization"].startswith("Bearer ") and "Authorization" not in followed.headers
