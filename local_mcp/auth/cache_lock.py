@@ -74,12 +74,16 @@ class FileLock:
                 continue
             if not _still_at_path(handle, self.path):  # the last holder unlinked it: lock the new one
                 _close_locked(handle)
+                if time.monotonic() >= deadline:
+                    raise LockError(self.path, self.timeout)
                 continue
             break
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()} {sys.argv[0] or 'python'}".encode("utf-8", "replace"))
-        handle.flush()
+        try:  # who holds it, for describe_stuck_lock; a full disk must not cost the lock itself
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()} {sys.argv[0] or 'python'}".encode("utf-8", "replace"))
+        except OSError:
+            pass
         self._handle = handle
         return self
 
@@ -92,7 +96,7 @@ class FileLock:
         if os.name == "posix":  # unlink first, while the lock still keeps everyone else out
             _unlink_quietly(self.path)
             _close_locked(handle)
-        else:  # Windows cannot delete an open file; whoever locks it next removes it then
+        else:  # Windows cannot delete an open file: close first; if another process has it open, it stays (harmless)
             _close_locked(handle)
             _unlink_quietly(self.path)
 
