@@ -303,3 +303,21 @@ async def test_an_unreachable_authority_is_named_not_blamed_on_a_file(emu: Emula
     text = json.dumps(result)
     assert result.get("isError") and "Could not reach the identity provider" in text and "SSLError" in text
     assert "file operation" not in text
+
+
+def test_serve_flags_and_their_defaults(emu: Emulator) -> None:
+    from local_mcp.cli import _overrides, build_parser
+
+    defaults = Settings.load({})
+    assert (defaults.transport, defaults.host, defaults.port) == ("stdio", "127.0.0.1", 8000)
+    args = build_parser().parse_args([
+        "serve", "--transport", "http", "--host", "0.0.0.0", "--port", "9001",
+        "--server-url", "https://mcp.contoso.example/mcp/",
+    ])
+    env = {"LOCAL_MCP_CLIENT_ID": API_CLIENT_ID, "LOCAL_MCP_CLIENT_SECRET": "s", "LOCAL_MCP_TENANT_ID": emu.user.tid}
+    settings = Settings.load(env, overrides=_overrides(args))
+    assert (settings.transport, settings.host, settings.port) == ("http", "0.0.0.0", 9001)
+    assert settings.server_url == "https://mcp.contoso.example/mcp"
+    assert settings.required_scopes == ("user_impersonation",)
+    from_env = Settings.load({**env, "LOCAL_MCP_TRANSPORT": "http", "LOCAL_MCP_SERVER_URL": SERVER_URL})
+    assert (from_env.transport, from_env.host, from_env.port) == ("http", "127.0.0.1", 8000)

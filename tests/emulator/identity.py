@@ -507,6 +507,7 @@ class IdentityProvider:
         grant_type = form.get("grant_type", "")
         grant_name = _GRANT_NAMES.get(grant_type, grant_type or "missing")
         self.emu.count(f"token.{grant_name}")
+        self.emu.pause_if_held(f"token.{grant_name}")
         with self._lock:
             self.token_tenants.append(m["tenant"])
         if fault := self.emu.take_fault(f"token.{grant_name}", "token"):
