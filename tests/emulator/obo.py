@@ -63,6 +63,7 @@ class OboGrant:
         self.apis: dict[str, ApiRegistration] = {}
         self.assertions_seen: list[str] = []  # sha256 of each OBO assertion (never the token)
         self.graph_tokens_seen: list[str] = []  # sha256 of each bearer token Graph received
+        self.claims_seen: list[str | None] = []  # the `claims` parameter of each OBO request
 
     # ---- test controls -----------------------------------------------------------------
 
@@ -128,6 +129,9 @@ class OboGrant:
                              "parameter: 'requested_token_use'.")
         assertion = form.get("assertion", "")
         self.assertions_seen.append(hashlib.sha256(assertion.encode()).hexdigest())
+        # Microsoft identity platform, "Claims challenges, claims requests, and client capabilities":
+        # an API that gets a challenge passes its `claims` in the token request, OBO included.
+        self.claims_seen.append(form.get("claims"))
         try:
             unverified = jwt.decode(assertion, options={"verify_signature": False})
             tid = str(unverified.get("tid", ""))

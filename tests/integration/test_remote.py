@@ -187,3 +187,24 @@ async def test_a_client_signs_in_with_entra_for_the_servers_scope_then_calls_it(
     assert claims["aud"] == API_CLIENT_ID and claims["scp"] == "user_impersonation"  # a v2 token for the API
     failed, text = await whoami(port, token)
     assert not failed and "adele@contoso.example" in text, text
+
+
+async def test_a_graph_claims_challenge_gets_a_fresh_obo_token_with_the_claims(
+    remote: tuple[Emulator, ApiRegistration, int, Path],
+) -> None:
+    """Continuous access evaluation: Graph answers 401 with claims; the server asks Entra again, claims included."""
+    import base64
+    import json
+
+    emu, api, port, _ = remote
+    token = api.user_token()
+    assert not (await whoami(port, token))[0]
+    assert emu.counts["token.obo"] == 1
+    emu.inject("graph", claims_challenge=True)
+    failed, text = await whoami(port, token)
+    assert not failed and "adele@contoso.example" in text, text
+    assert emu.counts["token.obo"] == 2  # the cached token was not reused after the challenge
+    claims = emu.identity.obo.claims_seen[-1]
+    assert claims is not None
+    decoded = json.loads(claims if claims.startswith("{") else base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+    assert "access_token" in decoded
