@@ -136,10 +136,18 @@ def scopes_asked(app: Any) -> set[str]:
     return {scope.rsplit("/", 1)[-1] for key in app.tokens for scope in key}
 
 
+def is_sign_in_link(params: Any) -> bool:
+    """A URL elicitation: the sign-in address shown to the person, not a question about a write."""
+    return getattr(params, "mode", None) == "url"
+
+
 def accept(seen: list[Any]) -> Any:
-    """An elicitation callback: the user says yes (each request is kept in `seen`)."""
+    """An elicitation callback: the user says yes to each question (kept in `seen`); a sign-in link
+    (a URL elicitation, sent while a browser sign-in runs) is acknowledged and not counted."""
 
     async def callback(context: Any, params: Any) -> ElicitResult:
+        if is_sign_in_link(params):
+            return ElicitResult(action="accept")
         seen.append(params)
         return ElicitResult(action="accept", content={"confirm": True})
 

@@ -10,7 +10,7 @@ from mcp_types import ElicitResult
 
 from local_mcp.tools._common import DECLARED
 from tests.fakes import FakeApp
-from tests.graph_fake import accept, body_of, page, person, query, scopes_asked, text_of, tool_server
+from tests.graph_fake import accept, body_of, is_sign_in_link, page, person, query, scopes_asked, text_of, tool_server
 
 EVENT_ID = "EV/2="
 EVENT_PATH = "/me/events/EV%2F2%3D"
@@ -51,6 +51,8 @@ def client_for(make_provider, graph, writes):
 
 def decline(seen: list[Any]) -> Any:
     async def callback(context: Any, params: Any) -> ElicitResult:
+        if is_sign_in_link(params):
+            return ElicitResult(action="accept")
         seen.append(params)
         return ElicitResult(action="decline")
 

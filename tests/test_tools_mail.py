@@ -94,7 +94,8 @@ async def test_search_messages_sends_a_quoted_search_and_pages_with_the_cursor(c
     assert params["$search"] == '"falcon \\"launch\\""'
     assert params["$select"] == mail._LIST_FIELDS and params["$top"] == "1"
     assert "$orderby" not in params and "$filter" not in params  # Graph refuses them with $search
-    assert query(sent[1]) == {"$search": '"falcon"', "$skiptoken": "abc"}  # the nextLink, as Graph gave it
+    # the nextLink as Graph gave it, plus $top: it had none, and the call's limit (default 10) still holds
+    assert query(sent[1]) == {"$search": '"falcon"', "$skiptoken": "abc", "$top": "10"}
 
 
 async def test_search_in_a_folder_and_a_bad_cursor(client_for, graph):

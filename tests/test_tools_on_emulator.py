@@ -12,12 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
+from mcp.client import Client
 
 from local_mcp.config import Settings
 from local_mcp.server import create_server
 from tests.emulator import Emulator
 from tests.fakes import FakeApp, token_result
-from tests.graph_fake import call, text_of
+from tests.graph_fake import accept, call, text_of
 
 pytestmark = pytest.mark.integration
 
@@ -53,6 +54,16 @@ def server(emu: Emulator, make_provider, tmp_path) -> Any:
 async def ok(server: Any, tool: str, args: dict[str, Any]) -> Any:
     result = await call(server, tool, args)
     assert not result.is_error, f"{tool}: {text_of(result)}"
+    return result.structured_content
+
+
+async def confirmed(server: Any, tool: str, args: dict[str, Any]) -> Any:
+    """A write the person is asked about and says yes to (every write asks, tools/consent.py)."""
+    questions: list[Any] = []
+    async with Client(server, mode="legacy", elicitation_callback=accept(questions)) as client:
+        result = await client.call_tool(tool, args)
+    assert not result.is_error, f"{tool}: {text_of(result)}"
+    assert len(questions) == 1, questions
     return result.structured_content
 
 
@@ -94,12 +105,12 @@ async def test_message_search_total_is_the_count_on_the_page(server: Any) -> Non
 
 async def test_a_new_description_keeps_an_online_meeting_online(server: Any, emu: Emulator) -> None:
     """event-update.md: removing the meeting blob from the body disables the online meeting; update_event keeps it."""
-    made = await ok(server, "create_event", {"subject": "Focus sync", "start": "2030-05-02T09:00:00Z",
-                                             "end": "2030-05-02T09:30:00Z", "body": "Agenda", "online_meeting": True})
+    made = await confirmed(server, "create_event", {"subject": "Focus sync", "start": "2030-05-02T09:00:00Z",
+                                                    "end": "2030-05-02T09:30:00Z", "body": "Agenda", "online_meeting": True})
     join = made["online_meeting_url"]
     event = next(e for e in emu.graph.events if e["id"] == made["id"])
     assert join and join in event["body"]["content"]  # Outlook puts the join blob into the body
-    changed = await ok(server, "update_event", {"event_id": made["id"], "body": "New agenda"})
+    changed = await confirmed(server, "update_event", {"event_id": made["id"], "body": "New agenda"})
     assert changed["changed"] == ["body"]
     after = await ok(server, "get_event", {"event_id": made["id"]})
     assert after["online_meeting_url"] == join and "New agenda" in after["body"]
