@@ -80,7 +80,7 @@ def calls(writes):
 
 @pytest.fixture
 def anything(graph):
-    graph.answer("GET", "/me/events/mine", {**ANYTHING, "id": "mine", "isOrganizer": True})
+    graph.answer("GET", "/me/events/mine", {**ANYTHING, "id": "mine", "isOrganizer": True, "attendees": []})
     graph.answer("GET", re.compile(r".*"), ANYTHING)
     for method in ("POST", "PATCH", "PUT", "DELETE"):
         graph.answer(method, re.compile(r".*"), ANYTHING)

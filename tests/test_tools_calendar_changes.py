@@ -102,12 +102,14 @@ async def test_update_event_adds_and_removes_attendees_in_one_patch(client_for, 
     assert result.structured_content["attendees"] == ["lee@contoso.example"]
 
 
-async def test_update_event_on_an_appointment_of_your_own_needs_no_question(client_for, graph):
+async def test_update_event_on_an_appointment_of_your_own_asks_and_notifies_nobody(client_for, graph):
     graph.answer("GET", EVENT_PATH, ALONE)
     graph.answer("PATCH", EVENT_PATH, {**ALONE, "location": {"displayName": "Rainier"}})
-    async with client_for() as client:  # no elicitation: would be refused if a question were needed
+    seen: list[Any] = []
+    async with client_for(elicitation_callback=accept(seen)) as client:
         result = await client.call_tool("update_event", {"event_id": EVENT_ID, "location": "Rainier"})
     assert not result.is_error, text_of(result)
+    assert "in your calendar (nobody else is on it)" in seen[-1].message
     assert body_of(graph.only("PATCH", EVENT_PATH)) == {"location": {"displayName": "Rainier"}}
     assert result.structured_content["notified"] == []
 
@@ -275,10 +277,10 @@ ONLINE = {**ALONE, "isOnlineMeeting": True, "onlineMeeting": {"joinUrl": "https:
 async def test_a_new_description_of_an_online_meeting_keeps_the_join_information(client_for, graph):
     graph.answer("GET", EVENT_PATH, ONLINE)
     graph.answer("PATCH", EVENT_PATH, ONLINE)
-    async with client_for() as client:
+    async with client_for(elicitation_callback=accept([])) as client:
         result = await client.call_tool("update_event", {"event_id": EVENT_ID, "body": "New agenda:\n1. <costs>"})
     assert not result.is_error, text_of(result)
-    assert "body" in query(graph.only("GET", EVENT_PATH))["$select"].split(",")
+    assert "body" in query(graph.last("GET", EVENT_PATH))["$select"].split(",")  # (read again after the question)
     sent = body_of(graph.only("PATCH", EVENT_PATH))["body"]
     assert sent["contentType"] == "html" and sent["content"].startswith("<div>New agenda:<br>1. &lt;costs&gt;</div>")
     assert "https://teams.example/join/9" in sent["content"] and "Agenda: prices" not in sent["content"]

@@ -67,19 +67,23 @@ class FileLock:
                 if time.monotonic() >= deadline:
                     raise LockError(self.path, self.timeout) from None
                 if not waited:
-                    logger.debug("%s is held by another process; waiting", self.path)
+                    logger.info("Waiting for %s, which %s holds", self.path, _holder(self.path))
                     waited = True
                 time.sleep(poll)
                 poll = min(poll * 2, _POLL_MAX_SECONDS)
                 continue
             if not _still_at_path(handle, self.path):  # the last holder unlinked it: lock the new one
                 _close_locked(handle)
+                if time.monotonic() >= deadline:
+                    raise LockError(self.path, self.timeout)
                 continue
             break
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()} {sys.argv[0] or 'python'}".encode("utf-8", "replace"))
-        handle.flush()
+        try:  # who holds it, for describe_stuck_lock; a full disk must not cost the lock itself
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()} {sys.argv[0] or 'python'}".encode("utf-8", "replace"))
+        except OSError:
+            pass
         self._handle = handle
         return self
 
@@ -92,7 +96,7 @@ class FileLock:
         if os.name == "posix":  # unlink first, while the lock still keeps everyone else out
             _unlink_quietly(self.path)
             _close_locked(handle)
-        else:  # Windows cannot delete an open file; whoever locks it next removes it then
+        else:  # Windows cannot delete an open file: close first; if another process has it open, it stays (harmless)
             _close_locked(handle)
             _unlink_quietly(self.path)
 
@@ -162,6 +166,14 @@ def refresh_lock_path(cache_path: Path, *parts: object) -> Path:
     """The lock one token refresh is made under: `<cache>.refresh-<hash of parts>.lockfile`."""
     digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()[:16]
     return cache_path.with_name(f"{cache_path.name}.refresh-{digest}{LOCK_SUFFIX}")
+
+
+def _holder(path: str) -> str:
+    try:
+        pid = Path(path).read_text(encoding="utf-8", errors="replace").split()[:1]
+    except OSError:
+        pid = []
+    return f"process {pid[0]}" if pid and pid[0].isdigit() else "another process"
 
 
 def _open_lock_file(path: str) -> IO[bytes]:

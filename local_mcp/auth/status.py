@@ -5,12 +5,14 @@ TokenProvider inherits `status()`; it never returns a token.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import CacheUnavailableError, DeviceCodePrompt
 from .accounts import AccountBook, tenant_of
-from .cache import CacheInfo
+from .cache import CACHE_FILE_NAME, CacheInfo
+from .cache_space import check_writable
 from .sign_in import effective_mode
 
 
@@ -61,6 +63,12 @@ class StatusReport:
             await self._ensure_cache()
         except CacheUnavailableError as exc:
             problem = str(exc)
+        if problem is None:  # a read-only folder or a full disk would lose the next sign-in
+            directory = self.settings.resolved_cache_dir()
+            try:
+                await self._in_thread(functools.partial(check_writable, directory, cache_file=directory / CACHE_FILE_NAME))
+            except CacheUnavailableError as exc:
+                problem = str(exc)
         book = await self._in_thread(self._load_book)
         record = book.active_record()
         info = self._cache_info

@@ -36,6 +36,7 @@ from .account import AccountStore
 from .accounts import pinned_account
 from .cache import CACHE_FILE_NAME, CacheInfo, open_token_cache
 from .cache_lock import FileLock, refresh_lock_path
+from .cache_space import check_writable
 from .device_flow import DeviceFlows, PendingDeviceFlow, wait_for
 from .msal_app import HTTP_CACHE_FILE_NAME, PersistentHttpCache, build_public_client
 from .msal_errors import admin_consent_url, interaction_required, needs_interaction, sign_in_failure, translate_exception
@@ -284,6 +285,9 @@ class TokenProvider(AccountRecords, AccountSwitching, StatusReport):
                 result = await self._in_thread(self._silent_blocking, request, None, home_id)
                 if result is not None and "access_token" in result:
                     return await self._accept(result, request, interactive=False, home_id=home_id)
+            # Before the browser opens: a sign-in whose tokens cannot be saved would be lost.
+            directory = self.settings.resolved_cache_dir()
+            await self._in_thread(functools.partial(check_writable, directory, cache_file=directory / CACHE_FILE_NAME))
             mode = effective_mode(self.settings)
             if mode == "device_code":
                 return await self._device_code(request, claims)

@@ -383,9 +383,17 @@ def _parse_body(response: Any) -> Any:
         return {"raw": content[:500].decode("utf-8", "replace")}
 
 
+_LONG_WORD = re.compile(r"[^\s/'\"]{61,}")
+
+
+def _shorten_words(text: str) -> str:
+    """Long words (ids, mostly) shortened to 40 characters: an error never repeats a long id back."""
+    return _LONG_WORD.sub(lambda m: m.group()[:40] + "…", text)
+
+
 def _display_path(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.path
+    """The path of a URL for an error message, each long segment (an id) shortened."""
+    return _shorten_words(urlsplit(url).path)
 
 
 def graph_error(
@@ -399,7 +407,7 @@ def graph_error(
     elif not isinstance(error, dict):
         error = {}
     code = str(error.get("code") or "")[:100] or None
-    message = str(error.get("message") or "").strip()[:1000]
+    message = _shorten_words(str(error.get("message") or "").strip()[:1000])
     inner = error.get("innerError") or error.get("innererror") or {}
     request_id = headers.get("request-id") or (inner.get("request-id") if isinstance(inner, dict) else None)
     request_id = str(request_id)[:100] if request_id else None

@@ -24,7 +24,7 @@ import anyio
 import anyio.to_thread
 from mcp.server.auth.middleware.auth_context import get_access_token
 
-from ..auth.msal_errors import error_codes, first_line
+from ..auth.msal_errors import error_codes, first_line, translate_exception
 from ..auth.resource import build_token_request
 from ..auth.tokens import EXPIRY_MARGIN_SECONDS, AccessToken, AuthStatus
 from ..errors import AuthenticationRequiredError, AuthError, SignInFailedError
@@ -92,12 +92,18 @@ class OboTokenProvider:
                 held = await store.get(user, entry)
                 if held is not None and held.expires_on - _now() > EXPIRY_MARGIN_SECONDS:
                     return AccessToken(held.token, held.expires_on, request.resource, request.scopes)
-            app = await self._ensure_app()
-            self.obo_requests += 1
-            result = await anyio.to_thread.run_sync(
-                lambda: app.acquire_token_on_behalf_of(
-                    user_assertion=caller.token, scopes=request.msal_scopes, claims_challenge=claims)
-            )
+            try:
+                app = await self._ensure_app()
+                self.obo_requests += 1
+                result = await anyio.to_thread.run_sync(
+                    lambda: app.acquire_token_on_behalf_of(
+                        user_assertion=caller.token, scopes=request.msal_scopes, claims_challenge=claims)
+                )
+            except Exception as exc:  # the authority unreachable, TLS, 5xx: our error with a next step
+                translated = translate_exception(exc, self.settings)
+                if translated is exc:
+                    raise
+                raise translated from exc
             if not isinstance(result, dict) or "access_token" not in result:
                 raise self._failure(result if isinstance(result, dict) else {}, request.msal_scopes, str(facts["tid"]))
             expires_on = _now() + float(result.get("expires_in", 0))

@@ -29,6 +29,7 @@ from pydantic import BaseModel
 
 from ..errors import GraphError
 from . import cursors
+from .bounds import bound_strings
 
 SEP = "\t"  # between the columns of a list line (cells never hold a tab: whitespace is collapsed)
 CELL_CHARS = 80  # a column value in a list line; the structured content keeps the whole text
@@ -139,7 +140,7 @@ def compact_text(fn: Callable[..., Any], *, finder: str | None = None, name: str
             cursors.current_tool.reset(tool)
         if not isinstance(result, BaseModel) or isinstance(result, CallToolResult) or type(result).__name__ == "InputRequiredResult":
             return result
-        structured = result.model_dump(mode="json", by_alias=True)
+        structured = bound_strings(result.model_dump(mode="json", by_alias=True))  # no string floods the context
         content: list[Any] = [TextContent(type="text", text=render(structured))]
         links = getattr(result, "resource_links", None)  # saved files: a resource_link each (DownloadResult, ...)
         if callable(links):

@@ -63,6 +63,7 @@ class OboGrant:
         self.apis: dict[str, ApiRegistration] = {}
         self.assertions_seen: list[str] = []  # sha256 of each OBO assertion (never the token)
         self.graph_tokens_seen: list[str] = []  # sha256 of each bearer token Graph received
+        self.claims_seen: list[str | None] = []  # the `claims` parameter of each OBO request
 
     # ---- test controls -----------------------------------------------------------------
 
@@ -72,6 +73,18 @@ class OboGrant:
         with self._lock:
             self.apis[client_id] = api
         return api
+
+    def audience_of(self, resource: str) -> str:
+        """The `aud` Entra puts in a user token requested for `resource` (`<resource>/user_impersonation`).
+
+        Microsoft identity platform, *Access tokens* (claims): "aud ... In v2.0 tokens, this value
+        is always the client ID of the API"; an API registration asks for v2 tokens with
+        `requestedAccessTokenVersion: 2`, as README's Entra setup says. Unknown resources keep
+        their URI (v1-style).
+        """
+        with self._lock:
+            api = next((a for a in self.apis.values() if a.app_id_uri == resource.rstrip("/")), None)
+        return api.client_id if api is not None else resource
 
     def user_for(self, oid: str | None) -> EmulatorUser:
         return next((u for u in self.emu.users if u.oid == oid), self.emu.user)
@@ -116,6 +129,9 @@ class OboGrant:
                              "parameter: 'requested_token_use'.")
         assertion = form.get("assertion", "")
         self.assertions_seen.append(hashlib.sha256(assertion.encode()).hexdigest())
+        # Microsoft identity platform, "Claims challenges, claims requests, and client capabilities":
+        # an API that gets a challenge passes its `claims` in the token request, OBO included.
+        self.claims_seen.append(form.get("claims"))
         try:
             unverified = jwt.decode(assertion, options={"verify_signature": False})
             tid = str(unverified.get("tid", ""))

@@ -190,14 +190,16 @@ def register(server: MCPServer[Any], settings: Any) -> None:
                 told = sorted({*invited, *removed}, key=str.lower)
             else:
                 told = sorted({*after, *removed}, key=str.lower)  # removed people get a cancellation
-            if told:  # an event nobody else is on changes without a question
+            if told:
                 home = await consent.home_domain(ctx)
                 asked = await gate.ask(
                     f"Change \"{title}\" and send the update to {', '.join(told)}",
                     {**lines, "Update goes to": consent.recipients_line(told, home)},
                 )
-                if asked is not None:
-                    return asked
+            else:  # nobody else is on it, but it is still the person's calendar that changes
+                asked = await gate.ask(f"Change \"{title}\" in your calendar (nobody else is on it)", lines)
+            if asked is not None:
+                return asked
             response = await state.graph.request("PATCH", path, scopes=CALENDARS_WRITE, json_body=payload,
                                                  headers=UTC_PREFER)
             item = response.body if isinstance(response.body, dict) else {}
