@@ -163,3 +163,29 @@ def test_on_a_terminal_it_says_once_that_it_waits_for_a_client(tmp_path):
         proc.wait()
         os.close(leader)
         os.close(follower)
+
+
+def test_status_sets_aside_a_cache_msal_could_not_read_and_says_so(tmp_path):
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir(mode=0o700)
+    bad = {"AccessToken": {"k": {"home_account_id": "h", "environment": "e", "client_id": "c", "target": "t",
+                                 "secret": "s", "expires_on": ["not", "a", "number"]}}}
+    (cache_dir / "token_cache.bin").write_text(json.dumps(bad))
+    done = _run(tmp_path, "status", "--json", "--cache-dir", str(cache_dir))
+    assert done.returncode == 0, done.stderr
+    cache = json.loads(done.stdout)["cache"]
+    assert cache["problem"] is None
+    assert "not in MSAL's shape (AccessToken entry 1: expires_on is a list" in cache["notice"]
+    assert [p.name for p in cache_dir.iterdir() if ".corrupt-" in p.name]
+    assert not (cache_dir / "token_cache.bin").exists()  # set aside, not emptied in place
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="giving a folder to another user needs root")
+def test_a_cache_folder_of_another_user_is_refused_at_start(tmp_path):
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir(mode=0o700)
+    os.chown(cache_dir, 65534, 65534)  # nobody
+    done = _run(tmp_path, "status", "--cache-dir", str(cache_dir))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    line = done.stderr.strip().splitlines()[-1]
+    assert f"The cache folder {cache_dir} cannot be used (it belongs to another user (uid 65534" in line

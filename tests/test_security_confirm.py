@@ -134,3 +134,53 @@ async def test_opted_in_model_confirmation_needs_confirm_true_for_every_write(ma
         done = await client.call_tool("move_message", {**calls["move_message"], "confirm": True})
     assert not done.is_error, text_of(done)
     assert changes(anything) == ["POST /v1.0/me/messages/x1/move"]
+
+
+async def test_every_question_that_reaches_people_marks_other_domains_external(make_provider, writes, graph, calls):
+    """The person checks at a glance who gets it: an outside address is marked in each mail question."""
+    asked: dict[str, str] = {}
+
+    async def no(context, params):
+        asked[current] = params.message
+        return ElicitResult(action="decline")
+
+    outside = "drop@attacker.example"
+    reaching = {
+        "send_message": {**calls["send_message"], "to": [outside]},
+        "create_draft": {**calls["create_draft"], "to": [outside]},
+        "forward_message": {**calls["forward_message"], "to": [outside]},
+        "create_event": {**calls["create_event"], "attendees": [outside]},
+        "graph_request": {**RAW_WRITES[0], "body": {"message": {"toRecipients": [{"emailAddress": {"address": outside}}]}}},
+    }
+    graph.answer("GET", "/me/messages/draft", {**ANYTHING, "toRecipients": [{"emailAddress": {"address": outside}}]})
+    graph.answer("GET", re.compile(r".*"), ANYTHING)
+    reaching["send_draft"] = {"message_id": "draft"}
+    async with Client(tool_server(make_provider, writes, graph), elicitation_callback=no) as client:
+        for current, arguments in reaching.items():
+            await client.call_tool(current, arguments)
+    for name in reaching:
+        assert f"{outside} (EXTERNAL: attacker.example)" in asked.get(name, ""), (name, asked.get(name))
+    assert changes(graph) == []
+
+
+@pytest.mark.parametrize("content", [{"confirm": "true"}, {"confirm": 1}, {}, {"confirm": False}, {"confirm": None}])
+async def test_only_an_exact_json_true_counts_as_yes_on_the_2025_wire_too(make_provider, writes, graph, content):
+    graph.answer("POST", "/me/sendMail", status=202)
+    asked: list[str] = []
+
+    async def answer(context, params):
+        asked.append(getattr(params, "mode", "form"))
+        return ElicitResult(action="accept", content=content)
+
+    async with Client(tool_server(make_provider, writes, graph), mode="legacy", elicitation_callback=answer) as client:
+        result = await client.call_tool("send_message", {"to": ["megan@contoso.example"], "subject": "Hi", "body": "x"})
+    assert result.is_error and "Not done" in text_of(result), text_of(result)
+    assert "form" in asked and graph.sent("POST", "/me/sendMail") == []
+
+
+async def test_graph_request_never_shows_file_text_that_holds_a_token(make_provider, writes, graph):
+    token_text = '{"refresh_token": "' + "r" * 40 + '"}\n'
+    graph.answer("GET", re.compile(r"/attachments/a1/\$value$"), content=("not json " + token_text).encode())
+    async with Client(tool_server(make_provider, writes, graph)) as client:
+        result = await client.call_tool("graph_request", {"path": "/me/messages/m1/attachments/a1/$value", "scopes": ["Mail.Read"]})
+    assert result.is_error and "download_file" in text_of(result) and "r" * 40 not in text_of(result), text_of(result)

@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 from . import consent
 from ._common import ConfirmOnce, graph_tool, short_text
 from ._runtime import run_tool, state_of
+from .local_files import looks_secret, secret_note
 
 MAX_RESULT_CHARS = 100_000
 ALLOWED_HEADERS = {"consistencylevel": "ConsistencyLevel", "prefer": "Prefer", "if-match": "If-Match", "if-none-match": "If-None-Match"}
@@ -201,6 +202,9 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             )
             result = GraphResult(method=verb, url=built.path, status=response.status)
             payload = response.body
+            raw = payload.get("raw") if isinstance(payload, dict) and set(payload) == {"raw"} else None
+            if isinstance(raw, str) and (secret := looks_secret(raw)) is not None:  # file text, not JSON
+                raise ToolError(f"{verb} {built.path}: {secret_note(secret)}")
             if isinstance(payload, dict) and isinstance(payload.get("@odata.nextLink"), str):
                 link = payload["@odata.nextLink"]
                 if link.startswith(base + "/"):

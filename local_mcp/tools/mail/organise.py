@@ -206,7 +206,9 @@ def register(server: MCPServer[Any], settings: Any) -> None:
                 raise ToolError("The draft has no recipients; add them in Outlook or make a new draft with `to`.")
             subject = draft.get("subject")
             extra = " with attachments" if draft.get("hasAttachments") else ""
-            if (asked := await gate.ask(f"Send the draft \"{subject}\"{extra} to {', '.join(people)}")) is not None:
+            home = await consent.home_domain(ctx)
+            seen = {"Recipients": consent.recipients_line(people, home), "Subject": str(subject or "")}
+            if (asked := await gate.ask(f"Send the draft \"{subject}\"{extra} to {', '.join(people)}", seen)) is not None:
                 return asked
             await state.graph.request("POST", f"{path}/send", scopes=MAIL_SEND_DRAFT, may_duplicate=True)
             return SentDraft(sent=True, id=str(draft.get("id") or message_id), subject=subject, recipients=people,
@@ -248,7 +250,9 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             original = await state.graph.get_json(path, scopes=MAIL_FORWARD, params={"$select": "id,subject,hasAttachments"})
             subject = original.get("subject")
             note = f": {_quoted_preview(comment)}" if comment.strip() else ""
-            if (asked := await gate.ask(f"Forward \"{subject}\" to {', '.join(to_list)}{note}")) is not None:
+            home = await consent.home_domain(ctx)
+            seen = {"Recipients": consent.recipients_line(to_list, home), "Subject": str(subject or "")}
+            if (asked := await gate.ask(f"Forward \"{subject}\" to {', '.join(to_list)}{note}", seen)) is not None:
                 return asked
             await state.graph.request(
                 "POST", f"{path}/forward", scopes=MAIL_FORWARD,
