@@ -35,7 +35,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(emu: Emulator, root: Path, port: int, **extra: str) -> subprocess.Popen[bytes]:
+def start_server(emu: Emulator, root: Path, port: int, *, command: list[str] | None = None,
+                 **extra: str) -> subprocess.Popen[bytes]:
+    """`local-mcp serve` (or `command`) in remote mode on `port`, once /healthz answers; its log in root."""
     env = base_env(emu, root)
     env.update({
         "LOCAL_MCP_TRANSPORT": "http", "LOCAL_MCP_PORT": str(port), "LOCAL_MCP_CLIENT_ID": API_CLIENT_ID,
@@ -43,8 +45,8 @@ def start_server(emu: Emulator, root: Path, port: int, **extra: str) -> subproce
         "LOCAL_MCP_CLIENT_SECRET": SECRET, **extra,
     })
     log = open(root / f"server-{port}.log", "wb")  # noqa: SIM115 - closed with the process
-    process = subprocess.Popen([sys.executable, "-m", "local_mcp", "serve"], env=env, stdout=log, stderr=log)
-    deadline = time.monotonic() + 30
+    process = subprocess.Popen(command or [sys.executable, "-m", "local_mcp", "serve"], env=env, stdout=log, stderr=log)
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
