@@ -97,7 +97,8 @@ def _token_provider(settings: Settings) -> Any:
         from .remote.obo import OboTokenProvider
 
         return OboTokenProvider(settings)
-    return TokenProvider(settings)
+    # A client may stop this process before the person entered a device code: hand the sign-in on.
+    return TokenProvider(settings, hand_off_device_flows=True)
 
 
 def tool_permissions(settings: Settings) -> list[Any]:

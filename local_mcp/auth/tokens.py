@@ -8,9 +8,10 @@
                        broker -> system browser -> device code (see sign_in.py)
 
 Around it, each in its own module: device_flow.py (the device-code sign-in in progress),
-waiting.py (daemon threads and progress while a person signs in), records.py (the account
-record a sign-in leaves), switching.py (several accounts), msal_errors.py (MSAL's errors
-and exceptions as ours).
+waiting.py (daemon threads and progress while a person signs in), device_handoff.py (a
+device-code sign-in that outlives this process), records.py (the account record a sign-in
+leaves), switching.py (several accounts), status.py (auth_status), msal_errors.py (MSAL's
+errors and exceptions as ours).
 
 MSAL itself is imported and built on the first token request, never at start-up.
 Blocking MSAL calls run in worker threads; the event loop keeps serving.
@@ -29,10 +30,10 @@ import anyio
 import anyio.to_thread
 
 from .._gc import quiet_gc
-from ..errors import AuthError, CacheUnavailableError, DeviceCodePendingError, DeviceCodePrompt, SignInFailedError
-from . import progress
+from ..errors import AuthError, DeviceCodePendingError, SignInFailedError
+from . import device_handoff, progress
 from .account import AccountStore
-from .accounts import pinned_account, tenant_of
+from .accounts import pinned_account
 from .cache import CACHE_FILE_NAME, CacheInfo, open_token_cache
 from .cache_lock import FileLock, refresh_lock_path
 from .cache_space import check_writable
@@ -40,6 +41,7 @@ from .device_flow import DeviceFlows, PendingDeviceFlow, wait_for
 from .msal_app import HTTP_CACHE_FILE_NAME, PersistentHttpCache, build_public_client
 from .msal_errors import admin_consent_url, interaction_required, needs_interaction, sign_in_failure, translate_exception
 from .records import AccountRecords
+from .status import AuthStatus, StatusReport  # noqa: F401 (AuthStatus: re-exported)
 from .resource import TokenRequest, build_token_request, short_names
 from .sign_in import (
     browser_sign_in_url,
@@ -71,27 +73,7 @@ class AccessToken:
         return self.expires_on - time.time() > seconds
 
 
-@dataclass(frozen=True)
-class AuthStatus:
-    signed_in: bool
-    username: str | None
-    authority: str
-    auth_mode: str
-    effective_auth_mode: str
-    cache_backend: str | None
-    cache_path: str | None
-    cache_encrypted: bool | None
-    cache_problem: str | None
-    granted_scopes: dict[str, list[str]]
-    pending_sign_in: DeviceCodePrompt | None
-    cache_location: str | None = None  # where the tokens are, in words (file, or keyring item)
-    cache_notice: str | None = None  # e.g. a corrupt cache was set aside
-    account_kind: str | None = None  # "work or school" or "personal" (a Microsoft account)
-    tenant_id: str | None = None  # the active account's home tenant
-    account_count: int = 0  # accounts remembered (list_accounts shows them)
-
-
-class TokenProvider(AccountRecords, AccountSwitching):
+class TokenProvider(AccountRecords, AccountSwitching, StatusReport):
     """Resource-scoped access tokens for the signed-in user. Use as `async with TokenProvider(settings)`."""
 
     def __init__(
@@ -100,8 +82,10 @@ class TokenProvider(AccountRecords, AccountSwitching):
         *,
         app_factory: Callable[[Any, Any, Any], Any] | None = None,
         cache_opener: Callable[[Any], tuple[Any, CacheInfo]] | None = None,
+        hand_off_device_flows: bool = False,
     ) -> None:
         self.settings = settings
+        self._hand_off = hand_off_device_flows  # the MCP server: yes; `local-mcp login` (Ctrl-C means stop): no
         # Seams for unit tests: a fake MSAL application and an in-memory cache.
         self._app_factory = app_factory
         self._cache_opener = cache_opener or open_token_cache
@@ -119,6 +103,7 @@ class TokenProvider(AccountRecords, AccountSwitching):
         self._setup_lock = anyio.Lock()
         self._interaction_lock = anyio.Lock()
         self._device = DeviceFlows()  # the device-code sign-in in progress, polled in the background
+        self._pending_claims: str | None = None
 
     def _consent_url(self, request: TokenRequest) -> str:
         """The v2 admin-consent link for the scopes of `request` (the ones that failed)."""
@@ -131,6 +116,11 @@ class TokenProvider(AccountRecords, AccountSwitching):
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
+        pending = self._device.current()
+        if pending is not None and pending.flow.get("device_code") and self._hand_off:
+            # Stopping while the person may still be entering the code (a client that runs one
+            # call per process): a detached child finishes the sign-in (device_handoff.py).
+            device_handoff.hand_off(self.settings, dict(pending.flow), pending.request, pending.prompt, self._pending_claims)
         await self._device.__aexit__(*exc_info)
 
     # ----- the public surface ------------------------------------------------------------------
@@ -211,45 +201,6 @@ class TokenProvider(AccountRecords, AccountSwitching):
     async def wait_for_device_flow(self, pending: PendingDeviceFlow, timeout: float, *, label: str = "") -> None:
         """Wait (with progress) until the user finished the device-code sign-in; raise if it failed."""
         await wait_for(pending, timeout, label=label)
-
-    async def status(self) -> AuthStatus:
-        """Who is signed in and where the tokens live; makes no network call and returns no token."""
-        problem = None
-        try:
-            await self._ensure_cache()
-        except CacheUnavailableError as exc:
-            problem = str(exc)
-        if problem is None:  # a read-only folder or a full disk would lose the next sign-in
-            directory = self.settings.resolved_cache_dir()
-            try:
-                await self._in_thread(functools.partial(check_writable, directory, cache_file=directory / CACHE_FILE_NAME))
-            except CacheUnavailableError as exc:
-                problem = str(exc)
-        book = await self._in_thread(self._load_book)
-        record = book.active_record()
-        info = self._cache_info
-        try:
-            effective = effective_mode(self.settings)
-        except Exception as exc:  # a forced broker on Linux: say so rather than fail the status
-            effective = f"unavailable ({exc})"
-        return AuthStatus(
-            signed_in=record is not None,
-            username=record.username if record else None,
-            authority=self.settings.authority,
-            auth_mode=self.settings.auth_mode,
-            effective_auth_mode=effective,
-            cache_backend=info.backend if info else None,
-            cache_path=str(info.path) if info else None,
-            cache_encrypted=info.encrypted if info else None,
-            cache_problem=problem,
-            granted_scopes=dict(record.granted_scopes) if record else {},
-            pending_sign_in=pending.prompt if (pending := self.pending_device_flow()) else None,
-            cache_location=info.location if info else None,
-            cache_notice=info.notices[-1] if info and info.notices else None,
-            account_kind=self.kind_of(record) if record else None,
-            tenant_id=(record.tenant_id or tenant_of(record.home_account_id)) if record else None,
-            account_count=len(book.accounts),
-        )
 
     # ----- building MSAL lazily --------------------------------------------------------------------
 
@@ -377,6 +328,11 @@ class TokenProvider(AccountRecords, AccountSwitching):
             self._device.forget()
             if pending.error is not None and pending.covers(request):
                 raise pending.error  # say once why the last attempt failed; the next call starts afresh
+        elif (adopted := await self._in_thread(device_handoff.adopt, self.settings)) is not None:
+            # An earlier server process showed this code and handed its sign-in to a child: the same code.
+            self._device.start(adopted, functools.partial(device_handoff.watch, self.settings))
+            self._device.share(adopted, request)
+            raise DeviceCodePendingError(adopted.prompt, scopes=list(request.scopes))
         flow_request = request
         if claims is None and not request.extra_body_params and not request.extra_query_params:
             scopes = self._device.scopes_for_next(request)
@@ -387,9 +343,17 @@ class TokenProvider(AccountRecords, AccountSwitching):
         if "user_code" not in flow:
             raise sign_in_failure(flow, action="Starting the device-code sign-in", consent_url=self._consent_url(flow_request))
         pending = PendingDeviceFlow(prompt=device_prompt(flow), request=flow_request, flow=flow)
+        self._pending_claims = claims
         self._device.start(pending, functools.partial(self._poll_device_flow, claims=claims))
         logger.info("Device-code sign-in started; waiting for the user at %s", pending.prompt.verification_uri)
         raise DeviceCodePendingError(pending.prompt, scopes=list(request.scopes))
+
+    async def finish_device_flow(self, flow: dict[str, Any], request: TokenRequest, claims: str | None) -> AuthError | None:
+        """Poll a flow another process started until it ends (device_handoff.py's child); its error or None."""
+        await self._ensure_app()
+        pending = PendingDeviceFlow(prompt=device_prompt(flow), request=request, flow=flow)
+        await self._poll_device_flow(pending, claims=claims)
+        return pending.error
 
     async def _poll_device_flow(self, pending: PendingDeviceFlow, *, claims: str | None) -> None:
         """Poll MSAL until the user signed in (or the code expired); accept the token; set `done`."""

@@ -90,3 +90,24 @@ async def test_browser_sign_in_address_in_the_progress_message_when_no_window_ap
     assert not result.is_error, text_of(result)
     assert len(opened) == 1
     assert setup.emulator.counts["authorize"] == 1
+
+
+# ----- a client that runs one call per process (the Inspector CLI) -----------------------------
+
+
+async def test_one_call_per_process_finishes_a_device_sign_in(setup: ServerSetup):
+    emu = setup.emulator
+    async with setup.client(LOCAL_MCP_AUTH_MODE="device_code") as client:  # process 1: shows the code, stops
+        first = await client.call_tool("whoami", {})
+    assert first.is_error
+    code = code_in(text_of(first))
+    async with setup.client(LOCAL_MCP_AUTH_MODE="device_code") as client:  # process 2, before the person signed in
+        again = await client.call_tool("whoami", {})
+    assert again.is_error and code_in(text_of(again)) == code  # the same code, no new flow
+    emu.approve_device_code(code)  # the person enters it
+    async with setup.client(LOCAL_MCP_AUTH_MODE="device_code") as client:  # process 3: signed in
+        me = await client.call_tool("whoami", {})
+    assert not me.is_error, text_of(me)
+    assert emu.counts["devicecode"] == 1
+    record = (setup.cache_dir / "device_sign_in.json").read_text()
+    assert '"state": "done"' in record and "device_code" not in record
