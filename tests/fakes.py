@@ -46,10 +46,13 @@ class FakeApp:
     interactive_delay: float = 0.0
     device_flow_delay: float = 0.2
     device_result: dict[str, Any] | None = None
+    interactive_gate: threading.Event | None = None  # when given, a browser sign-in completes once it is set
+    device_gate: threading.Event | None = None  # when given, a device flow completes once it is set
     tokens: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)  # scopes -> result
     calls: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     last_silent_kwargs: dict[str, Any] = field(default_factory=dict)
+    device_scopes: list[list[str]] = field(default_factory=list)  # the scopes of each device flow started
 
     def _record(self, name: str) -> None:
         with self.lock:
@@ -66,7 +69,11 @@ class FakeApp:
         self.last_silent_kwargs = kwargs
         if self.silent_results:
             return self.silent_results.pop(0)
-        return self.tokens.get(tuple(sorted(scopes)))
+        exact = self.tokens.get(tuple(sorted(scopes)))
+        if exact is not None:
+            return exact
+        # Like MSAL's cache: a token granted for more scopes serves a request for fewer.
+        return next((result for key, result in self.tokens.items() if set(scopes) <= set(key)), None)
 
     def _sign_in(self, scopes: list[str]) -> dict[str, Any]:
         result = self.interactive_results.pop(0) if self.interactive_results else token_result(scopes)
@@ -79,15 +86,19 @@ class FakeApp:
     def acquire_token_interactive(self, scopes: list[str], **kwargs: Any) -> dict[str, Any]:
         self._record("interactive")
         self.last_interactive_kwargs = kwargs
+        if self.interactive_gate is not None:  # the test says when the person has signed in
+            self.interactive_gate.wait(30)
         if self.interactive_delay:
             time.sleep(self.interactive_delay)
         return self._sign_in(scopes)
 
     def initiate_device_flow(self, scopes: list[str], **kwargs: Any) -> dict[str, Any]:
         self._record("initiate_device_flow")
+        self.device_scopes.append(sorted(scopes))
+        number = len(self.device_scopes)
         return {
             "device_code": "device-secret",
-            "user_code": "ABCD-EFGH",
+            "user_code": "ABCD-EFGH" if number == 1 else f"ABCD-EFG{number}",  # each flow its own code
             "verification_uri": "https://login.example/device",
             "expires_in": 900,
             "expires_at": time.time() + 900,
@@ -98,11 +109,15 @@ class FakeApp:
 
     def acquire_token_by_device_flow(self, flow: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         self._record("device_flow")
-        deadline = time.time() + 5
-        while time.time() < deadline and time.time() < flow["expires_at"]:
-            time.sleep(0.05)
-            if time.time() - deadline + 5 >= self.device_flow_delay:
-                break
+        if self.device_gate is not None:  # the test says when the user has entered the code
+            while not self.device_gate.wait(0.05) and flow["expires_at"] != 0:
+                pass
+        else:
+            deadline = time.time() + 5
+            while time.time() < deadline and time.time() < flow["expires_at"]:
+                time.sleep(0.05)
+                if time.time() - deadline + 5 >= self.device_flow_delay:
+                    break
         if flow["expires_at"] == 0:
             return {"error": "authorization_pending", "error_description": "aborted"}
         if self.device_result is not None:

@@ -87,6 +87,82 @@ def test_corrupt_cache_is_set_aside_not_deleted(settings, no_encryption, caplog)
     assert list(cache.search("AccessToken")) == []
 
 
+def _b64(data: dict) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+# A whole sign-in's result: MSAL writes an access, refresh and id token, an account and app metadata.
+SIGN_IN = {
+    "client_id": "c",
+    "scope": ["s"],
+    "token_endpoint": "https://login.example/tid-1/oauth2/v2.0/token",
+    "response": {
+        "access_token": "at",
+        "refresh_token": "rt",
+        "expires_in": 3600,
+        "token_type": "Bearer",
+        "client_info": _b64({"uid": "oid-1", "utid": "tid-1"}),
+        "id_token": f"{_b64({'alg': 'none'})}.{_b64({'sub': 's', 'oid': 'oid-1', 'tid': 'tid-1', 'preferred_username': 'adele@contoso.example', 'iss': 'https://login.example/tid-1/v2.0', 'aud': 'c'})}.",
+        "foci": "1",
+    },
+}
+
+
+def _msal_written_cache() -> dict:
+    written = msal.SerializableTokenCache()
+    written.add(SIGN_IN)
+    return json.loads(written.serialize())
+
+
+def _entry(data: dict, section: str) -> dict:
+    return next(iter(data[section].values()))
+
+
+def _bad_shapes():
+    def at(field, value):
+        return lambda d: _entry(d, "AccessToken").__setitem__(field, value)
+
+    return {
+        "expires_on is a list": at("expires_on", [1]),
+        "expires_on is not digits": at("expires_on", "soon"),
+        "target is a number": at("target", 7),
+        "secret is missing": lambda d: _entry(d, "RefreshToken").pop("secret"),
+        "username is a number": lambda d: _entry(d, "Account").__setitem__("username", 42),
+        "authority_type is missing": lambda d: _entry(d, "Account").pop("authority_type"),
+        "a section is a list": lambda d: d.__setitem__("IdToken", []),
+        "an entry is text": lambda d: d["AccessToken"].__setitem__("k", "x"),
+        "family_id is an object": lambda d: _entry(d, "AppMetadata").__setitem__("family_id", {}),
+    }
+
+
+def test_a_cache_msal_wrote_is_in_msal_shape():
+    from local_mcp.auth.cache_shape import msal_shape_problem
+
+    data = _msal_written_cache()
+    assert set(data) >= {"AccessToken", "RefreshToken", "IdToken", "Account", "AppMetadata"}
+    assert msal_shape_problem(data) is None
+    assert msal_shape_problem({**data, "SomethingNew": [1, 2]}) is None  # sections MSAL does not read
+
+
+@pytest.mark.parametrize("what", list(_bad_shapes()))
+def test_json_that_msal_cannot_read_is_set_aside_before_any_sign_in(settings, no_encryption, what):
+    data = _msal_written_cache()
+    _bad_shapes()[what](data)
+    plain = settings.with_changes(allow_unencrypted_cache=True)
+    directory = plain.resolved_cache_dir()
+    directory.mkdir(parents=True)
+    (directory / CACHE_FILE_NAME).write_text(json.dumps(data))
+    cache, info = open_token_cache(plain)  # at start-up: set aside, reported
+    aside = [p for p in directory.iterdir() if ".corrupt-" in p.name]
+    assert len(aside) == 1 and json.loads(aside[0].read_text()) == data
+    assert info.notices and "not in MSAL's shape" in info.notices[-1]
+    cache.add(SIGN_IN)  # the sign-in that follows is stored whole
+    stored = json.loads((directory / CACHE_FILE_NAME).read_text())
+    assert len(stored["RefreshToken"]) == 1 and len(stored["Account"]) == 1
+
+
 # ----- Linux: choosing the way to the keyring (fakes; the real keyring is in tests/keyring/) ------
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Secret Service chain is Linux-only")
@@ -285,3 +361,46 @@ def test_a_lock_held_by_a_live_process_says_to_wait(tmp_path):
     assert "which is still running. Wait for it" in describe_stuck_lock(path)
     (tmp_path / (CACHE_FILE_NAME + ".lockfile")).unlink()
     assert "was busy" in describe_stuck_lock(path)
+
+
+# ----- a cache folder others control ---------------------------------------------------------------
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX owners and modes")
+def test_a_cache_folder_of_another_user_is_refused_before_anything_is_read(settings, no_encryption, monkeypatch):
+    from local_mcp.auth.cache import cache_dir_problem
+
+    plain = settings.with_changes(allow_unencrypted_cache=True)
+    folder = plain.resolved_cache_dir()
+    folder.mkdir(mode=0o700)
+    (folder / CACHE_FILE_NAME).write_text(json.dumps({"AccessToken": {}}))  # planted
+    owner = folder.stat().st_uid
+    monkeypatch.setattr(os, "geteuid", lambda: owner + 1)
+    with pytest.raises(CacheUnavailableError) as refused:
+        open_token_cache(plain)
+    message = str(refused.value)
+    assert str(folder) in message and f"belongs to another user (uid {owner}" in message
+    assert "LOCAL_MCP_CACHE_DIR" in message
+    assert "belongs to another user" in (cache_dir_problem(folder) or "")  # `local-mcp serve` refuses at start
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX owners and modes")
+@pytest.mark.parametrize(("mode", "who"), [(0o777, "every user can write"), (0o770, "its group can write")])
+def test_a_cache_folder_others_can_write_is_refused_when_it_cannot_be_made_private(settings, monkeypatch, mode, who):
+    from local_mcp.auth.cache import ensure_private_dir
+
+    folder = settings.resolved_cache_dir()
+    folder.mkdir()
+    os.chmod(folder, mode)
+    real_chmod = os.chmod
+
+    def no_permissions(path, *args, **kwargs):  # a file system that ignores chmod (vfat, some network drives)
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "chmod", no_permissions)
+    with pytest.raises(CacheUnavailableError, match=f"{folder}.*{who} in it \\(mode {mode:o}"):
+        ensure_private_dir(folder)
+    monkeypatch.setattr(os, "chmod", real_chmod)
+    os.chmod(folder, mode)
+    ensure_private_dir(folder)  # where chmod works, the folder is simply made private
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700

@@ -71,3 +71,22 @@ def test_status_permissions_lists_each_tools_scopes(capsys):
     assert tools["list_tasks"]["scopes"] == ["Tasks.Read"] and tools["list_tasks"]["area"] == "tasks"
     assert tools["update_task"]["write"] is True and tools["update_task"]["scopes"] == ["Tasks.ReadWrite"]
     assert tools["search_contacts"]["scopes"] == ["Contacts.Read"] and tools["get_contact"]["area"] == "contacts"
+
+
+def test_status_permissions_lists_the_teams_and_shared_mailbox_scopes(capsys):
+    assert main(["status", "--permissions", "--json"]) == 0
+    tools = {t["tool"]: t for t in json.loads(capsys.readouterr().out)}
+    teams = {name: t["scopes"] for name, t in tools.items() if t["area"] == "teams"}
+    assert teams["list_chats"] == teams["list_chat_messages"] == ["Chat.Read"]
+    assert teams["list_teams"] == ["Team.ReadBasic.All"] and teams["list_channels"] == ["Channel.ReadBasic.All"]
+    assert teams["list_channel_messages"] == ["ChannelMessage.Read.All"]
+    assert teams["send_chat_message"][0] == "ChatMessage.Send" and teams["send_channel_message"][0] == "ChannelMessage.Send"
+    assert all(tools[n]["write"] for n in ("send_chat_message", "send_channel_message"))
+    shared = {name for name, t in tools.items() if "Mail.Read.Shared" in t["alternative_scopes"]}
+    assert {"list_messages", "get_message", "download_attachment"} <= shared
+    calendars = {name for name, t in tools.items() if "Calendars.Read.Shared" in t["alternative_scopes"]}
+    assert {"list_events", "get_event", "list_calendars"} <= calendars
+    assert tools["update_event"]["scopes"] == ["Calendars.ReadWrite"] and tools["move_message"]["scopes"] == ["Mail.ReadWrite"]
+    main(["status", "--permissions"])
+    text = capsys.readouterr().out
+    assert "ChannelMessage.Read.All" in text and "or Mail.Read.Shared" in text

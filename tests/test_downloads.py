@@ -157,6 +157,26 @@ async def test_save_stream_never_overwrites_and_cleans_up_on_failure(tmp_path):
     assert leftovers(tmp_path) == ["r (2).txt", "r.txt"]
 
 
+async def test_a_download_whose_disk_fills_half_way_leaves_nothing_under_its_name(tmp_path, monkeypatch):
+    import errno
+
+    async def chunks():
+        for _ in range(5):
+            yield b"z" * 10
+
+    real_write = _download.PendingFile.write
+
+    def fill_up(self, data):
+        if self.size >= 20:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(self, data)
+
+    monkeypatch.setattr(_download.PendingFile, "write", fill_up)
+    with pytest.raises(OSError):
+        await _download.save_stream(tmp_path, "big.bin", chunks(), max_bytes=1000)
+    assert leftovers(tmp_path) == []  # neither big.bin nor its .part
+
+
 def test_save_bytes_writes_under_a_temporary_name_first(tmp_path, monkeypatch):
     seen: list[str] = []
     real = _download.PendingFile.commit

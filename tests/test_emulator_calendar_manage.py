@@ -101,6 +101,9 @@ def test_shared_calendars_by_user_and_by_calendar_id(emu: Emulator) -> None:
         assert megan and all(shared.megan_address in str(e) for e in megan)
         got = graph.get(f"/users/{shared.desk_address}/events/{seg(desk[0]['id'])}")
         assert got.status_code == 200 and got.json()["subject"] == "Service desk shift handover"
+        calendars = graph.get(f"/users/{shared.desk_address}/calendars").json()["value"]  # user-list-calendars.md
+        assert [(c["owner"]["address"], c["isDefaultCalendar"]) for c in calendars] == [(shared.desk_address, True)]
+        assert graph.get("/users/lee@contoso.example/calendars").status_code == 403  # no rights on Lee's calendar
     with client(emu, "Calendars.Read") as own:
         assert own.get(f"/users/{shared.desk_address}/calendarView", params=window).status_code == 403
         via_me = own.get(f"/me/calendars/{seg(shared.megan_calendar_id)}/calendarView", params=window)

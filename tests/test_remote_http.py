@@ -5,9 +5,11 @@ Each refusal must come with the status and `WWW-Authenticate` challenge an MCP c
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -41,6 +43,7 @@ def remote_settings(emu: Emulator, **changes: object) -> Settings:
 def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     with Emulator() as emulator:
         monkeypatch.setenv("SSL_CERT_FILE", emulator.ca_bundle)
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", emulator.ca_bundle)  # MSAL (requests), for the OBO calls
         yield emulator
 
 
@@ -188,3 +191,133 @@ def test_remote_settings_are_checked(emu: Emulator, changes: dict[str, object], 
 def test_stdio_settings_do_not_need_remote_values() -> None:
     settings = Settings.load({"LOCAL_MCP_TRANSPORT": "stdio", "LOCAL_MCP_PORT": "9000"})
     assert settings.transport == "stdio" and settings.port == 9000
+
+
+async def test_a_request_body_over_the_limit_gets_413(emu: Emulator, api: ApiRegistration) -> None:
+    from local_mcp.remote.settings import MAX_REQUEST_BODY_BYTES
+
+    async with serving(emu) as http:
+        big = {**INITIALIZE, "params": {**INITIALIZE["params"], "padding": "x" * MAX_REQUEST_BODY_BYTES}}
+        response = await http.post("/mcp", json=big, headers={**HEADERS, "Authorization": f"Bearer {api.user_token()}"})
+        assert response.status_code == 413
+        assert (await post(http, api.user_token())).status_code == 200  # the server goes on serving
+
+
+async def test_a_foreign_origin_is_refused(emu: Emulator, api: ApiRegistration) -> None:
+    """DNS rebinding: a web page elsewhere must not drive the server through the user's browser."""
+    async with serving(emu) as http:
+        auth = {"Authorization": f"Bearer {api.user_token()}"}
+        refused = await http.post("/mcp", json=INITIALIZE, headers={**HEADERS, **auth, "Origin": "https://evil.example"})
+        assert refused.status_code == 403
+        allowed = await http.post("/mcp", json=INITIALIZE, headers={**HEADERS, **auth, "Origin": "http://127.0.0.1:8000"})
+        assert allowed.status_code == 200, allowed.text
+
+
+@pytest.mark.parametrize("case", ["hs256", "not_yet_valid", "no_oid"])
+async def test_more_bad_tokens_get_401(emu: Emulator, api: ApiRegistration, case: str) -> None:
+    import time
+
+    import jwt
+
+    async with serving(emu) as http:
+        if case == "hs256":  # the public key's bytes as an HMAC secret: the classic algorithm confusion
+            claims = jwt.decode(api.user_token(), options={"verify_signature": False})
+            token = jwt.encode(claims, "a-shared-secret-of-enough-length-32b", algorithm="HS256",
+                               headers={"kid": jwt.get_unverified_header(api.user_token())["kid"]})
+        elif case == "not_yet_valid":
+            token = api.user_token(nbf=int(time.time()) + 3600)
+        else:
+            token = api.user_token(oid=None)
+        response = await post(http, token)
+        assert response.status_code == 401, response.text
+        assert 'error="invalid_token"' in challenge(response)
+
+
+async def call_whoami(http: httpx.AsyncClient, token: str) -> dict:
+    call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}}
+    response = await http.post("/mcp", json=call, headers={**HEADERS, "MCP-Protocol-Version": "2025-11-25",
+                                                           "Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    return response.json()["result"]
+
+
+def self_signed_pem(tmp_path: Path) -> tuple[Path, bytes]:
+    """A PEM file with a certificate and its private key (LOCAL_MCP_CLIENT_CERTIFICATE), and the certificate alone."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "local-mcp test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+                   .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
+    cert_pem = certificate.public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                serialization.NoEncryption())
+    path = tmp_path / "server.pem"
+    path.write_bytes(cert_pem + key_pem)
+    return path, cert_pem
+
+
+@pytest.mark.parametrize("credential", ["certificate", "secret_file"])
+async def test_obo_with_a_certificate_or_a_secret_file(emu: Emulator, tmp_path: Path, credential: str) -> None:
+    if credential == "certificate":
+        path, cert_pem = self_signed_pem(tmp_path)
+        emu.identity.obo.register_api(API_CLIENT_ID, SERVER_URL, certificate_pem=cert_pem)
+        settings = remote_settings(emu, client_secret="", client_certificate=path)
+    else:
+        path = tmp_path / "secret.txt"
+        path.write_text("file-secret\n", encoding="utf-8")
+        emu.identity.obo.register_api(API_CLIENT_ID, SERVER_URL, secret="file-secret")
+        settings = remote_settings(emu, client_secret="", client_secret_file=path)
+    api = emu.identity.obo.apis[API_CLIENT_ID]
+    app = build_http_app(settings, create_server(settings))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000") as http:
+            result = await call_whoami(http, api.user_token())
+    assert not result.get("isError"), result
+    assert "adele@contoso.example" in json.dumps(result)
+    assert emu.counts["token.obo"] == 1
+
+
+async def test_organizations_accepts_only_the_allowed_tenants(emu: Emulator, api: ApiRegistration) -> None:
+    settings = remote_settings(emu, tenant_id="organizations", allowed_tenants=(emu.user.tid,))
+    stranger = EmulatorUser(name="Mallory", email="m@fabrikam.example", oid=str(uuid.uuid4()), tid=str(uuid.uuid4()))
+    app = build_http_app(settings, create_server(settings))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000") as http:
+            assert (await post(http, api.user_token())).status_code == 200
+            assert (await post(http, api.user_token(stranger))).status_code == 401
+
+
+async def test_an_unreachable_authority_is_named_not_blamed_on_a_file(emu: Emulator, api: ApiRegistration,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")  # MSAL cannot verify the emulator's TLS certificate
+    async with serving(emu) as http:
+        result = await call_whoami(http, api.user_token())
+    text = json.dumps(result)
+    assert result.get("isError") and "Could not reach the identity provider" in text and "SSLError" in text
+    assert "file operation" not in text
+
+
+def test_serve_flags_and_their_defaults(emu: Emulator) -> None:
+    from local_mcp.cli import _overrides, build_parser
+
+    defaults = Settings.load({})
+    assert (defaults.transport, defaults.host, defaults.port) == ("stdio", "127.0.0.1", 8000)
+    args = build_parser().parse_args([
+        "serve", "--transport", "http", "--host", "0.0.0.0", "--port", "9001",
+        "--server-url", "https://mcp.contoso.example/mcp/",
+    ])
+    env = {"LOCAL_MCP_CLIENT_ID": API_CLIENT_ID, "LOCAL_MCP_CLIENT_SECRET": "s", "LOCAL_MCP_TENANT_ID": emu.user.tid}
+    settings = Settings.load(env, overrides=_overrides(args))
+    assert (settings.transport, settings.host, settings.port) == ("http", "0.0.0.0", 9001)
+    assert settings.server_url == "https://mcp.contoso.example/mcp"
+    assert settings.required_scopes == ("user_impersonation",)
+    from_env = Settings.load({**env, "LOCAL_MCP_TRANSPORT": "http", "LOCAL_MCP_SERVER_URL": SERVER_URL})
+    assert (from_env.transport, from_env.host, from_env.port) == ("http", "127.0.0.1", 8000)

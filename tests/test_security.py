@@ -226,6 +226,14 @@ async def test_read_only_graph_request_never_asks_for_a_write_scope(client_for, 
     assert not is_write_scope("Mail.Read") and not is_write_scope("Sites.Read.All") and is_write_scope("Chat.ReadWrite")
 
 
+async def test_read_only_sign_in_never_asks_for_a_write_scope(client_for, graph, settings, fake_app):
+    async with client_for(settings) as client:
+        for scope in ("Mail.Send", "Files.ReadWrite.All", "ChannelMessage.Send"):
+            result = await client.call_tool("sign_in", {"scopes": ["User.Read", scope]})
+            assert result.is_error and "write permission" in text_of(result), scope
+    assert fake_app.calls == []  # MSAL was never asked, so no write scope is in the cache
+
+
 # ----- logs ------------------------------------------------------------------------------------------
 
 

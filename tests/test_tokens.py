@@ -316,3 +316,58 @@ async def test_the_silent_call_holds_the_lock_of_its_token(make_provider, settin
         token = await tokens.get_token(GRAPH, ["User.Read"])
     assert token.token == "at-secret" and seen == [True]
     assert not mine.exists()
+
+
+# ----- one device-code sign-in, not one per scope set ------------------------------------------
+
+
+def _graph(*names: str) -> list[str]:
+    return sorted(f"{GRAPH}/{name}" for name in names)
+
+
+async def test_a_call_for_other_scopes_gets_the_pending_code_and_then_a_silent_token(make_provider, settings):
+    import threading
+
+    app = FakeApp(device_gate=threading.Event())
+    # Once signed in, the refresh token also yields Mail.Read (consented earlier): no second code.
+    app.tokens[tuple(_graph("Mail.Read"))] = token_result(_graph("Mail.Read"), token="mail-token")
+    device = settings.with_changes(auth_mode="device_code")
+    async with make_provider(s=device, app=app) as tokens:
+        with pytest.raises(DeviceCodePendingError) as first:
+            await tokens.get_token(GRAPH, ["User.Read"])
+        with pytest.raises(DeviceCodePendingError) as second:
+            await tokens.get_token(GRAPH, ["Mail.Read"])
+        assert second.value.prompt.user_code == first.value.prompt.user_code
+        assert app.count("initiate_device_flow") == 1
+        pending = tokens.pending_device_flow()
+        app.device_gate.set()  # the user enters the code
+        await tokens.wait_for_device_flow(pending, 30)
+        mail = await tokens.get_token(GRAPH, ["Mail.Read"])
+    assert mail.token == "mail-token"
+    assert app.count("initiate_device_flow") == 1
+
+
+async def test_the_next_code_asks_for_the_scopes_of_every_call_that_waited(make_provider, settings):
+    import threading
+
+    app = FakeApp(device_gate=threading.Event())
+    device = settings.with_changes(auth_mode="device_code")
+    async with make_provider(s=device, app=app) as tokens:
+        with pytest.raises(DeviceCodePendingError):
+            await tokens.get_token(GRAPH, ["User.Read"])
+        for scope in ("Mail.Read", "Calendars.Read"):
+            with pytest.raises(DeviceCodePendingError) as waiting:
+                await tokens.get_token(GRAPH, [scope])
+            assert waiting.value.prompt.user_code == "ABCD-EFGH"
+        app.device_gate.set()
+        await tokens.wait_for_device_flow(tokens.pending_device_flow(), 30)
+        # Not consented yet: silent fails, so one more code, for both scopes that waited.
+        with pytest.raises(DeviceCodePendingError) as again:
+            await tokens.get_token(GRAPH, ["Mail.Read"])
+        assert again.value.prompt.user_code != "ABCD-EFGH"
+        await tokens.wait_for_device_flow(tokens.pending_device_flow(), 30)
+        calendar = await tokens.get_token(GRAPH, ["Calendars.Read"])
+        mail = await tokens.get_token(GRAPH, ["Mail.Read"])
+    assert app.device_scopes == [_graph("User.Read"), _graph("Calendars.Read", "Mail.Read")]
+    assert calendar.token == mail.token == "at-secret"
+    assert app.count("initiate_device_flow") == 2

@@ -119,6 +119,28 @@ async def test_device_code_without_elicitation_returns_the_code_then_succeeds(se
     assert app.count("initiate_device_flow") == 1
 
 
+async def test_tools_needing_other_scopes_get_the_same_code_while_a_sign_in_waits(server_for, settings, monkeypatch):
+    import threading
+
+    import local_mcp.tools._runtime as runtime
+
+    monkeypatch.setattr(runtime, "REPEAT_CALL_WAIT_SECONDS", 0.2)  # how long a repeated call waits for the user
+    device = settings.with_changes(auth_mode="device_code")
+    app = FakeApp(device_gate=threading.Event())
+    async with Client(server_for(settings=device, app=app)) as client:
+        first = await client.call_tool("whoami", {})
+        other = await client.call_tool("sign_in", {"scopes": ["Mail.Read"]})
+        assert first.is_error and other.is_error
+        for result in (first, other):
+            text = result.content[0].text
+            assert "ABCD-EFGH" in text and "local-mcp login" in text
+        assert app.count("initiate_device_flow") == 1
+        app.device_gate.set()  # the user enters the one code
+        done = await client.call_tool("whoami", {})
+    assert not done.is_error, done.content
+    assert app.count("initiate_device_flow") == 1
+
+
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
 async def test_device_code_reaches_the_user_by_url_elicitation(server_for, settings, mode):
     device = settings.with_changes(auth_mode="device_code")
@@ -165,6 +187,40 @@ async def test_browser_sign_in_sends_progress_while_it_waits(server_for, monkeyp
     assert len(updates) >= 3
     assert all("sign in" in message for _, _, message in updates)
     assert updates[0][1] == 30  # total: the sign-in timeout
+
+
+async def test_browser_sign_in_shows_its_address_in_the_progress_message(server_for):
+    app = FakeApp(interactive_delay=0.3)
+    messages = []
+
+    async def on_progress(progress, total, message):
+        messages.append(message)
+
+    async with Client(server_for(app=app)) as client:  # 2026-07-28: no elicitation mid-call
+        result = await client.call_tool("whoami", {}, progress_callback=on_progress)
+    assert not result.is_error, result.content
+    port = app.last_interactive_kwargs["port"]
+    assert "welcome_template" in app.last_interactive_kwargs  # MSAL opens (and serves) that address
+    assert messages and f"open http://localhost:{port}?welcome=true" in messages[0]
+
+
+async def test_browser_sign_in_offers_its_address_by_url_elicitation(server_for):
+    import threading
+
+    app = FakeApp(interactive_gate=threading.Event())  # no browser window: the sign-in waits for the person
+    seen = []
+
+    async def on_elicit(context, params):
+        seen.append(params)
+        app.interactive_gate.set()  # the person opens the address from the client and signs in
+        return ElicitResult(action="accept")
+
+    async with Client(server_for(app=app), mode="legacy", elicitation_callback=on_elicit) as client:
+        result = await client.call_tool("whoami", {})
+    assert not result.is_error, result.content
+    assert len(seen) == 1 and seen[0].mode == "url"
+    assert seen[0].url == f"http://localhost:{app.last_interactive_kwargs['port']}?welcome=true"
+    assert seen[0].url in seen[0].message
 
 
 async def test_tools_list_stays_read_only_by_default(server_for, settings):

@@ -257,13 +257,15 @@ CREATED = {**EVENT, "id": "new-1", "subject": "Focus time", "isOrganizer": True,
            "start": when("2026-03-02T13:00:00.0000000"), "end": when("2026-03-02T14:30:00.0000000")}
 
 
-async def test_create_event_for_yourself_needs_no_confirmation(client_for, graph, writes):
+async def test_create_event_for_yourself_asks_and_invites_nobody(client_for, graph, writes):
     graph.answer("POST", "/me/events", CREATED, status=201)
     arguments = {"subject": "Focus time", "start": "2026-03-02T14:00:00+01:00", "end": "2026-03-02T15:30:00+01:00",
                  "body": "No meetings.", "location": "Desk", "online_meeting": True}
-    async with client_for(writes) as client:  # no elicitation support, and no confirm
+    seen: list = []
+    async with client_for(writes, elicitation_callback=accept(seen)) as client:
         result = await client.call_tool("create_event", arguments)
     assert not result.is_error, text_of(result)
+    assert "in your calendar (nobody is invited)" in seen[0].message
     data = result.structured_content
     assert data["id"] == "new-1" and data["start"] == "2026-03-02T13:00:00+00:00" and data["invited"] == []
     sent = graph.only("POST", "/me/events")
@@ -325,16 +327,18 @@ async def test_decline_with_a_comment_asks_then_tells_the_organizer(client_for, 
     assert result.structured_content["organizer_notified"] is True
 
 
-async def test_an_answer_nobody_is_told_of_needs_no_confirmation(client_for, graph, writes):
+async def test_an_answer_nobody_is_told_of_is_still_confirmed(client_for, graph, writes):
     graph.answer("GET", EVENT_PATH, EVENT)
     graph.answer("POST", EVENT_PATH + "/tentativelyAccept", status=202)
-    async with client_for(writes) as client:
+    seen: list = []
+    async with client_for(writes, elicitation_callback=accept(seen)) as client:
         result = await client.call_tool(
             "respond_to_event", {"event_id": EVENT_ID, "response": "tentativelyAccept", "send_response": False}
         )
     assert not result.is_error, text_of(result)
     assert body_of(graph.only("POST", EVENT_PATH + "/tentativelyAccept")) == {"sendResponse": False}
     assert result.structured_content["message"].startswith('Tentatively accepted "Q3 planning session"')
+    assert "without telling" in seen[0].message
 
 
 async def test_respond_refuses_your_own_meeting_and_unknown_answers(client_for, graph, writes):

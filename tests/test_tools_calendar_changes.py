@@ -205,7 +205,7 @@ async def test_update_and_cancel_are_writes_with_calendars_readwrite(settings):
 async def test_list_events_in_one_calendar_and_create_an_event_there(client_for, graph):
     graph.answer("GET", "/me/calendars/CAL%2F1/calendarView", page([]))
     graph.answer("POST", "/me/calendars/CAL%2F1/events", {**ALONE, "id": "new"}, status=201)
-    async with client_for() as client:
+    async with client_for(elicitation_callback=accept([])) as client:
         listed = await client.call_tool("list_events", {"calendar_id": "CAL/1"})
         created = await client.call_tool("create_event", {
             "calendar_id": "CAL/1", "subject": "Focus", "start": "2026-03-02T09:00:00Z", "end": "2026-03-02T10:00:00Z"})
@@ -234,3 +234,69 @@ async def test_a_mailbox_that_is_not_a_upn_or_id_is_refused_before_any_call(clie
         result = await client.call_tool("list_events", {"mailbox": bad})
     assert result.is_error and "is not a mailbox" in text_of(result)
     assert graph.requests == []
+
+
+# ----- issue 13 leftovers: attendees already invited, online meeting descriptions, list_calendars(mailbox) -----
+
+
+async def test_update_event_with_only_already_invited_attendees_sends_no_attendee_update(client_for, graph):
+    graph.answer("GET", EVENT_PATH, MINE)
+    graph.answer("PATCH", EVENT_PATH, {**MINE, "subject": "Pricing v2"})
+    seen: list = []
+    async with client_for(elicitation_callback=accept(seen)) as client:
+        same = await client.call_tool("update_event", {"event_id": EVENT_ID, "add_attendees": ["ALEX@contoso.example"]})
+        assert same.is_error and "Nothing would change" in text_of(same)
+        assert graph.sent("PATCH") == []
+        renamed = await client.call_tool("update_event", {"event_id": EVENT_ID, "subject": "Pricing v2",
+                                                          "add_attendees": ["alex@contoso.example"]})
+    assert not renamed.is_error, text_of(renamed)
+    assert body_of(graph.only("PATCH", EVENT_PATH)) == {"subject": "Pricing v2"}  # no attendees collection
+    assert renamed.structured_content["changed"] == ["subject"]
+
+
+async def test_update_event_adding_one_attendee_notifies_only_that_attendee(client_for, graph):
+    graph.answer("GET", EVENT_PATH, MINE)
+    graph.answer("PATCH", EVENT_PATH, {**MINE, "attendees": MINE["attendees"] + [{"type": "required", **MEGAN}]})
+    seen: list = []
+    async with client_for(elicitation_callback=accept(seen)) as client:
+        result = await client.call_tool("update_event", {"event_id": EVENT_ID, "add_attendees": ["megan@contoso.example"]})
+    assert not result.is_error, text_of(result)
+    # event-update.md: an update of only the attendees goes to the attendees that changed
+    assert result.structured_content["notified"] == ["megan@contoso.example"]
+    assert "alex@" not in seen[0].message.split("Update goes to")[1]
+
+
+ONLINE_BODY = ('<html><body><div>Agenda: prices</div><div style="width:100%"><span>' + "_" * 60 + '</span></div>'
+               '<div><a href="https://teams.example/join/9">Join the meeting now</a></div></body></html>')
+ONLINE = {**ALONE, "isOnlineMeeting": True, "onlineMeeting": {"joinUrl": "https://teams.example/join/9"},
+          "body": {"contentType": "html", "content": ONLINE_BODY}}
+
+
+async def test_a_new_description_of_an_online_meeting_keeps_the_join_information(client_for, graph):
+    graph.answer("GET", EVENT_PATH, ONLINE)
+    graph.answer("PATCH", EVENT_PATH, ONLINE)
+    async with client_for() as client:
+        result = await client.call_tool("update_event", {"event_id": EVENT_ID, "body": "New agenda:\n1. <costs>"})
+    assert not result.is_error, text_of(result)
+    assert "body" in query(graph.only("GET", EVENT_PATH))["$select"].split(",")
+    sent = body_of(graph.only("PATCH", EVENT_PATH))["body"]
+    assert sent["contentType"] == "html" and sent["content"].startswith("<div>New agenda:<br>1. &lt;costs&gt;</div>")
+    assert "https://teams.example/join/9" in sent["content"] and "Agenda: prices" not in sent["content"]
+
+
+async def test_an_online_meeting_whose_join_information_is_not_found_keeps_its_description(client_for, graph):
+    graph.answer("GET", EVENT_PATH, {**ONLINE, "body": {"contentType": "html", "content": "<p>edited by hand</p>"}})
+    async with client_for() as client:
+        result = await client.call_tool("update_event", {"event_id": EVENT_ID, "body": "New agenda"})
+    assert result.is_error and "Teams link" in text_of(result) and graph.sent("PATCH") == []
+
+
+async def test_list_calendars_of_a_shared_mailbox(client_for, graph):
+    desk = "servicedesk@contoso.example"
+    graph.answer("GET", f"/users/{desk}/calendars", page([{"id": "dc", "name": "Calendar", "isDefaultCalendar": True,
+                                                           "canEdit": True, "owner": {"name": "IT Service Desk", "address": desk}}]))
+    async with client_for() as client:
+        result = await client.call_tool("list_calendars", {"mailbox": desk})
+    assert not result.is_error, text_of(result)
+    assert result.structured_content["calendars"][0]["owner"] == desk
+    assert "Calendars.Read.Shared" in scopes_asked(client_for.app) and DECLARED["list_calendars"].alternative_scopes == ("Calendars.Read.Shared",)

@@ -46,11 +46,15 @@ def test_every_tool_declares_its_scopes(settings):
     assert all(DECLARED[n].write for n in ("create_draft", "move_message", "update_message", "delete_message"))
 
 
-async def test_a_new_draft_is_posted_without_a_question(client_for, graph, writes):
+async def test_a_new_draft_is_posted_once_the_user_agrees(client_for, graph, writes):
     graph.answer("POST", "/me/messages", DRAFT, status=201)
-    async with client_for(writes) as client:
+    seen: list = []
+    async with client_for(writes, elicitation_callback=accept(seen)) as client:
         result = await client.call_tool("create_draft", {"to": ["megan@contoso.example"], "subject": "Deck", "body": "Hi"})
     assert not result.is_error, text_of(result)
+    [question] = seen
+    assert question.message.startswith("Save a draft in your mailbox (nothing is sent)")
+    assert "Recipients (not sent yet): megan@contoso.example" in question.message and "Subject: Deck" in question.message
     assert result.structured_content["id"] == "d1" and "nothing was sent" in result.structured_content["message"]
     assert body_of(graph.only("POST", "/me/messages")) == {
         "subject": "Deck", "body": {"contentType": "Text", "content": "Hi"},
@@ -59,7 +63,7 @@ async def test_a_new_draft_is_posted_without_a_question(client_for, graph, write
 
 async def test_a_reply_all_draft_uses_create_reply_all_with_the_comment(client_for, graph, writes):
     graph.answer("POST", MSG_PATH + "/createReplyAll", DRAFT, status=201)
-    async with client_for(writes) as client:
+    async with client_for(writes, elicitation_callback=accept([])) as client:
         result = await client.call_tool("create_draft", {"reply_to_message_id": MSG_ID, "reply_all": True, "body": "Yes"})
     assert not result.is_error, text_of(result)
     assert body_of(graph.only("POST", MSG_PATH + "/createReplyAll")) == {"comment": "Yes"}
@@ -137,10 +141,14 @@ async def test_forward_posts_comment_and_recipients(client_for, graph, writes):
 
 async def test_update_message_patches_only_what_is_given(client_for, graph, writes):
     graph.answer("PATCH", MSG_PATH, {"id": MSG_ID, "subject": "Policy", "flag": {"flagStatus": "complete"}, "isRead": True})
-    async with client_for(writes) as client:
+    graph.answer("GET", MSG_PATH, {"id": MSG_ID, "subject": "Policy", "from": MEGAN})
+    seen: list = []
+    async with client_for(writes, elicitation_callback=accept(seen)) as client:
         result = await client.call_tool("update_message", {"message_id": MSG_ID, "flag": "complete", "is_read": True})
         empty = await client.call_tool("update_message", {"message_id": MSG_ID})
     assert not result.is_error and result.structured_content["flag"] == "complete"
+    assert [q.message.split("\n")[0] for q in seen] == [
+        f'Change the email "Policy" from {MEGAN["emailAddress"]["address"]}: mark it read, mark its flag complete']
     assert body_of(graph.only("PATCH", MSG_PATH)) == {"isRead": True, "flag": {"flagStatus": "complete"}}
     assert empty.is_error and "Nothing to change" in text_of(empty)
 
@@ -157,7 +165,7 @@ async def test_move_by_well_known_name_and_delete_goes_to_deleted_items(client_f
     assert deleted.structured_content["folder_id"] == "deleteditems"
     assert [body_of(r) for r in graph.sent("POST")] == [{"destinationId": "archive"}, {"destinationId": "deleteditems"}]
     assert graph.sent("DELETE") == []  # never a hard delete
-    assert len(seen) == 1 and "Deleted Items" in seen[0].message
+    assert len(seen) == 2 and "to archive" in seen[0].message and "Deleted Items" in seen[1].message
 
 
 async def test_send_message_with_a_file_goes_draft_attach_send(client_for, graph, writes, tmp_path):

@@ -78,3 +78,29 @@ async def test_list_mail_folders_advertises_the_mailbox_argument(client_for):
         tools = {t.name: t for t in (await client.list_tools()).tools}
     for name in ("list_messages", "search_messages", "get_message", "list_mail_folders", "list_events", "get_event"):
         assert "mailbox" in tools[name].input_schema["properties"], name
+
+
+async def test_an_attachment_of_a_shared_mailbox_is_saved_with_mail_read_shared(make_provider, graph, settings, tmp_path):
+    app = FakeApp()
+    saving = settings.with_changes(download_dir=tmp_path / "downloads")  # never the real Downloads folder
+    base = f"/users/{DESK}/messages/M%2F1/attachments/A1"
+    graph.answer("GET", base, {"@odata.type": "#microsoft.graph.fileAttachment", "name": "log.txt", "size": 5,
+                               "contentType": "text/plain"})
+    graph.answer("GET", base + "/$value", content=b"hello", headers={"content-type": "text/plain"})
+    async with Client(tool_server(make_provider, saving, graph, app)) as client:
+        result = await client.call_tool("download_attachment", {"mailbox": DESK, "message_id": "M/1", "attachment_id": "A1"})
+    assert not result.is_error, text_of(result)
+    assert result.structured_content["path"] == str(tmp_path / "downloads" / "log.txt")
+    assert (tmp_path / "downloads" / "log.txt").read_bytes() == b"hello"
+    asked = scopes_asked(app)
+    assert "Mail.Read.Shared" in asked and "Mail.Read" not in asked
+
+
+async def test_a_shared_mailbox_without_access_says_who_can_grant_it(client_for, graph):
+    graph.fail("GET", f"/users/{DESK}/messages", 403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+    async with client_for() as client:
+        result = await client.call_tool("list_messages", {"mailbox": DESK})
+    assert result.is_error
+    text = text_of(result)
+    assert DESK in text and "no access to that mailbox" in text and "Full Access" in text
+    assert "run the sign_in tool" not in text  # the scope is there (consent was asked once); the rights are not

@@ -90,3 +90,22 @@ async def test_message_search_total_is_the_count_on_the_page(server: Any) -> Non
     assert len(result["hits"]) == 2 and result["page"]["has_more"] is True
     assert result["total"] is None  # not presented as the number of all matches
     assert "page" in result["total_note"]
+
+
+async def test_a_new_description_keeps_an_online_meeting_online(server: Any, emu: Emulator) -> None:
+    """event-update.md: removing the meeting blob from the body disables the online meeting; update_event keeps it."""
+    made = await ok(server, "create_event", {"subject": "Focus sync", "start": "2030-05-02T09:00:00Z",
+                                             "end": "2030-05-02T09:30:00Z", "body": "Agenda", "online_meeting": True})
+    join = made["online_meeting_url"]
+    event = next(e for e in emu.graph.events if e["id"] == made["id"])
+    assert join and join in event["body"]["content"]  # Outlook puts the join blob into the body
+    changed = await ok(server, "update_event", {"event_id": made["id"], "body": "New agenda"})
+    assert changed["changed"] == ["body"]
+    after = await ok(server, "get_event", {"event_id": made["id"]})
+    assert after["online_meeting_url"] == join and "New agenda" in after["body"]
+    # without the guard: a PATCH of the body alone (what a plain-text update sends) takes the meeting offline
+    token = emu.issue_access_token(["Calendars.ReadWrite"])
+    async with httpx.AsyncClient(verify=ssl.create_default_context(cafile=emu.ca_bundle)) as http:
+        plain = await http.patch(f"{emu.graph_url}/me/events/{made['id']}", headers={"Authorization": f"Bearer {token}"},
+                                 json={"body": {"contentType": "text", "content": "Plain"}})
+    assert plain.status_code == 200 and event["isOnlineMeeting"] is False and event["onlineMeeting"] is None

@@ -162,3 +162,14 @@ async def test_send_channel_message_names_team_and_channel(client_for, graph, se
     assert "Mark 8 Project Team > General" in seen[0].message and "Launch" in seen[0].message
     assert body_of(graph.only("POST", CHANNEL_PATH + "/messages")) == {"body": {"contentType": "text", "content": "Ship it"}, "subject": "Launch"}
     assert result.structured_content["to"] == "Mark 8 Project Team > General"
+
+
+async def test_a_refused_sign_in_for_channel_messages_names_admin_consent(make_provider, graph, settings):
+    refused = {"error": "invalid_grant", "error_codes": [65001],
+               "error_description": "AADSTS65001: The user or administrator has not consented to use the application."}
+    app = FakeApp(interactive_results=[refused, refused])
+    async with Client(tool_server(make_provider, settings, graph, app)) as client:
+        result = await client.call_tool("list_channel_messages", {"team_id": TEAM, "channel_id": CHANNEL_ID})
+    assert result.is_error and graph.requests == []
+    text = text_of(result)
+    assert "ChannelMessage.Read.All, which needs admin consent" in text and text.count("adminconsent?client_id=") == 1

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import CacheUnavailableError, ConfigError
 from .cache_lock import LOCK_SUFFIX, FileLock, describe_stuck_lock, locked_token_cache  # noqa: F401 (describe_stuck_lock: re-exported)
+from .cache_shape import msal_shape_problem
 
 if TYPE_CHECKING:
     from msal_extensions import PersistedTokenCache
@@ -72,7 +74,7 @@ class CacheFolderError(CacheUnavailableError, ConfigError):
     def __init__(self, path: Path, reason: str) -> None:
         super().__init__(
             f"The cache folder {path} cannot be used ({reason}). Point --cache-dir (LOCAL_MCP_CACHE_DIR) "
-            "at a folder you can write, or leave it unset for the default."
+            "at a folder of your own that you can write, or leave it unset for the default."
         )
         self.path = path
 
@@ -88,6 +90,30 @@ def cache_dir_problem(path: Path) -> str | None:
         return f"{probe} is not a folder" if probe == path else f"{probe} is a file, not a folder"
     if not os.access(probe, os.W_OK | os.X_OK):
         return f"no permission to write in {probe}"
+    return foreign_folder_problem(path) if probe == path else None
+
+
+def foreign_folder_problem(path: Path) -> str | None:
+    """Why another user could read or replace what is in the folder `path`; None when only you can.
+
+    A folder that belongs to someone else, or that others may write in (and that could not be
+    made 0700, e.g. on a file system without permissions), could hand this server a planted cache.
+    """
+    if os.name != "posix":
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    uid = os.geteuid()
+    if st.st_uid != uid:
+        return f"it belongs to another user (uid {st.st_uid}; you are uid {uid}), who could read or replace the tokens in it"
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        who = "every user" if st.st_mode & stat.S_IWOTH else "its group"
+        return (
+            f"{who} can write in it (mode {stat.S_IMODE(st.st_mode):o}, and it could not be made 700), "
+            "so others could replace the files in it"
+        )
     return None
 
 
@@ -100,8 +126,11 @@ def ensure_private_dir(path: Path) -> None:
     if os.name == "posix":
         try:
             os.chmod(path, 0o700)
-        except OSError:  # not ours to fix (e.g. a shared folder); the files stay 0600
+        except OSError:  # not ours (refused below), or a file system without permissions
             pass
+    problem = foreign_folder_problem(path)
+    if problem:
+        raise CacheFolderError(path, problem)
 
 
 def atomic_write_private(path: Path, data: bytes) -> None:
@@ -288,8 +317,9 @@ class CheckedPersistence:
     get_location, is_encrypted) without subclassing BasePersistence, so that importing
     this module does not import MSAL.
 
-    The load that found it then reports "no cache" (PersistenceNotFound), which
-    PersistedTokenCache treats as empty: MSAL asks the user to sign in again and the
+    So is valid JSON that MSAL could not read (cache_shape.py), checked at start-up (before
+    any sign-in) and at every reload. The load that found it then reports "no cache"
+    (PersistenceNotFound), which PersistedTokenCache treats as empty: MSAL asks the user to sign in again and the
     server keeps serving. Whatever makes the keyring unreachable (locked, gone) is not
     corruption and propagates unchanged.
     """
@@ -318,6 +348,9 @@ class CheckedPersistence:
                 parsed = None
             if not isinstance(parsed, dict):
                 raise self._set_aside("it is not MSAL's JSON")
+            shape = msal_shape_problem(parsed)
+            if shape:  # MSAL would raise on it later, perhaps while saving a completed sign-in
+                raise self._set_aside(f"it is not in MSAL's shape ({shape})")
         return content
 
     def time_last_modified(self) -> float:

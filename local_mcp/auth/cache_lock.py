@@ -67,7 +67,7 @@ class FileLock:
                 if time.monotonic() >= deadline:
                     raise LockError(self.path, self.timeout) from None
                 if not waited:
-                    logger.debug("%s is held by another process; waiting", self.path)
+                    logger.info("Waiting for %s, which %s holds", self.path, _holder(self.path))
                     waited = True
                 time.sleep(poll)
                 poll = min(poll * 2, _POLL_MAX_SECONDS)
@@ -162,6 +162,14 @@ def refresh_lock_path(cache_path: Path, *parts: object) -> Path:
     """The lock one token refresh is made under: `<cache>.refresh-<hash of parts>.lockfile`."""
     digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()[:16]
     return cache_path.with_name(f"{cache_path.name}.refresh-{digest}{LOCK_SUFFIX}")
+
+
+def _holder(path: str) -> str:
+    try:
+        pid = Path(path).read_text(encoding="utf-8", errors="replace").split()[:1]
+    except OSError:
+        pid = []
+    return f"process {pid[0]}" if pid and pid[0].isdigit() else "another process"
 
 
 def _open_lock_file(path: str) -> IO[bytes]:

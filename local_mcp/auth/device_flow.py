@@ -4,6 +4,12 @@ A flow is started by the token provider (tokens.py) when interaction is required
 device-code mode. The user sees only the prompt (URL and user code); the secret device
 code stays in the flow dict. Polling MSAL runs in a daemon thread under the provider's
 task group; whoever needs the outcome waits on `done`.
+
+One sign-in, not one per tool: while a flow waits for the user, every call that needs
+interaction gets *its* code, whatever scopes it needs, and waits for it. Once it is done,
+such a call tries silently for its own scopes (the new refresh token may cover them) and
+only then starts another flow, which asks for the scopes of every call that waited on the
+first one (`wanted`), so a burst of tools with different scopes needs at most two codes.
 """
 
 from __future__ import annotations
@@ -51,6 +57,8 @@ class DeviceFlows:
     def __init__(self) -> None:
         self._pending: PendingDeviceFlow | None = None
         self._task_group: Any = None
+        # resource -> scopes that calls needed while another call's flow was pending
+        self._wanted: dict[str, set[str]] = {}
 
     async def __aenter__(self) -> DeviceFlows:
         self._task_group = anyio.create_task_group()
@@ -73,6 +81,16 @@ class DeviceFlows:
         """The flow still waiting for the user, if any."""
         pending = self._pending
         return pending if pending is not None and not pending.done.is_set() else None
+
+    def share(self, pending: PendingDeviceFlow, request: TokenRequest) -> None:
+        """`request` was handed `pending`'s code; remember its scopes for the next flow if it does not cover them."""
+        if not pending.covers(request):
+            self._wanted.setdefault(request.resource, set()).update(request.scopes)
+
+    def scopes_for_next(self, request: TokenRequest) -> tuple[str, ...]:
+        """The scopes a new flow for `request` should ask for: its own plus those calls waited for (same resource)."""
+        wanted = self._wanted.pop(request.resource, set())
+        return tuple(sorted(set(request.scopes) | wanted))
 
     def forget(self) -> None:
         """Drop a finished flow, so the next sign-in starts afresh."""

@@ -8,6 +8,7 @@ readable message. `sign_in_failure` and `interaction_required` map MSAL's error 
 
 from __future__ import annotations
 
+import errno
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -16,6 +17,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from ..errors import AuthenticationRequiredError, AuthError, CacheUnavailableError, SignInFailedError
 from .cache import CACHE_FILE_NAME
 from .cache_lock import describe_stuck_lock
+from .cache_space import CacheNotWritableError, describe_write_error
 
 # Errors after which asking the user again can help (MSAL's own notion, plus the
 # AADSTS codes that mean "the refresh token is no longer good").
@@ -162,6 +164,8 @@ def translate_exception(exc: Exception, settings: Any) -> Exception:
     name = type(exc).__name__
     if is_lock_error(exc):
         return CacheUnavailableError(describe_stuck_lock(getattr(exc, "path", None) or settings.resolved_cache_dir() / CACHE_FILE_NAME))
+    if isinstance(exc, OSError) and _is_cache_write_error(exc, settings):
+        return CacheNotWritableError(settings.resolved_cache_dir(), describe_write_error(exc))
     if name == "KeyringError":  # its message already says what failed in the keyring
         return CacheUnavailableError(str(exc))
     if name in ("PersistenceDecryptionError", "PersistenceError", "PersistenceEncryptionError"):
@@ -192,3 +196,13 @@ def translate_exception(exc: Exception, settings: Any) -> Exception:
             error="invalid_instance",
         )
     return exc
+
+
+def _is_cache_write_error(exc: OSError, settings: Any) -> bool:
+    """A full disk or read-only file system while writing, or no permission in the cache folder."""
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EROFS):
+        return True
+    filename = getattr(exc, "filename", None)
+    return isinstance(exc, PermissionError) and isinstance(filename, str) and filename.startswith(
+        str(settings.resolved_cache_dir())
+    )

@@ -2,7 +2,8 @@
 
 The token provider runs deep inside a Graph call, far from the MCP request. The
 tool layer puts a reporter in this context variable; the provider calls it while
-a browser sign-in waits, and it turns into MCP progress notifications.
+a browser sign-in waits, and it turns into MCP progress notifications. A second
+context variable offers the browser sign-in's address to the client (URL elicitation).
 """
 
 from __future__ import annotations
@@ -34,3 +35,25 @@ async def report(message: str, elapsed: float, total: float) -> None:
         await reporter(message, elapsed, total)
     except Exception as exc:  # a client that went away must not break the sign-in
         logger.debug("Could not report sign-in progress: %s", type(exc).__name__)
+
+
+class SignInUrlOffer(Protocol):
+    async def __call__(self, message: str, url: str) -> None: ...
+
+
+# Set per tool call like the reporter: shows a sign-in address to the person through the
+# client (a URL elicitation, where the client takes one mid-call). Awaiting it may last until
+# the person answers; the sign-in does not wait for it.
+current_url_offer: contextvars.ContextVar[SignInUrlOffer | None] = contextvars.ContextVar(
+    "local_mcp_sign_in_url_offer", default=None
+)
+
+
+async def offer_url(message: str, url: str) -> None:
+    offer = current_url_offer.get()
+    if offer is None:
+        return
+    try:
+        await offer(message, url)
+    except Exception as exc:  # a client that cannot take it must not break the sign-in
+        logger.debug("Could not offer the sign-in address: %s", type(exc).__name__)

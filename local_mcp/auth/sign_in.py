@@ -28,6 +28,14 @@ SUCCESS_PAGE = (
     "<html><body style='font-family:sans-serif'><h2>local-mcp: signed in</h2>"
     "<p>You can close this tab and return to your assistant.</p></body></html>"
 )
+# MSAL's loopback listener serves this at http://localhost:<port>?welcome=true and opens that
+# address instead of the long authorize URL (oauth2cli authcode.py, `welcome_template`): an
+# address known before MSAL starts, which the client can show too. It forwards to Microsoft.
+WELCOME_PAGE = (
+    "<html><head><meta http-equiv='refresh' content='0;url=$auth_uri'></head>"
+    "<body style='font-family:sans-serif'><h2>local-mcp: sign in to Microsoft</h2>"
+    "<p><a href='$auth_uri'>Continue to the Microsoft sign-in page</a></p></body></html>"
+)
 ERROR_PAGE = (
     "<html><body style='font-family:sans-serif'><h2>local-mcp: sign-in failed</h2>"
     "<p>$error: $error_description</p><p>Return to your assistant and try again.</p></body></html>"
@@ -67,6 +75,20 @@ def effective_mode(settings: Settings) -> str:
     return "device_code"
 
 
+def free_loopback_port() -> int:
+    """A port free on the loopback interface now, for the browser sign-in's redirect listener."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def browser_sign_in_url(port: int) -> str:
+    """Where the person can open the browser sign-in themselves: the listener's welcome page."""
+    return f"http://localhost:{port}?welcome=true"
+
+
 def sign_in_interactively(
     app: msal.PublicClientApplication,
     request: TokenRequest,
@@ -75,8 +97,13 @@ def sign_in_interactively(
     timeout: int,
     login_hint: str | None,
     claims: str | None,
+    port: int | None = None,
 ) -> dict[str, Any]:
-    """Broker or browser sign-in. Returns MSAL's result dict (with "error" on failure)."""
+    """Broker or browser sign-in. Returns MSAL's result dict (with "error" on failure).
+
+    For the browser, `port` fixes the redirect listener's port, and the browser opens
+    `browser_sign_in_url(port)` (which forwards to Microsoft) so that address can be shown too.
+    """
     kwargs: dict[str, Any] = {
         "scopes": request.msal_scopes,
         "login_hint": login_hint,
@@ -88,6 +115,9 @@ def sign_in_interactively(
     }
     if request.extra_body_params:
         kwargs["data"] = dict(request.extra_body_params)
+    if mode == "browser" and port is not None:
+        kwargs["port"] = port
+        kwargs["welcome_template"] = WELCOME_PAGE
     if mode == "broker":
         import msal
 

@@ -30,16 +30,25 @@ import anyio.to_thread
 
 from .._gc import quiet_gc
 from ..errors import AuthError, CacheUnavailableError, DeviceCodePendingError, DeviceCodePrompt, SignInFailedError
+from . import progress
 from .account import AccountStore
 from .accounts import pinned_account, tenant_of
 from .cache import CACHE_FILE_NAME, CacheInfo, open_token_cache
 from .cache_lock import FileLock, refresh_lock_path
+from .cache_space import check_writable
 from .device_flow import DeviceFlows, PendingDeviceFlow, wait_for
 from .msal_app import HTTP_CACHE_FILE_NAME, PersistentHttpCache, build_public_client
 from .msal_errors import admin_consent_url, interaction_required, needs_interaction, sign_in_failure, translate_exception
 from .records import AccountRecords
 from .resource import TokenRequest, build_token_request, short_names
-from .sign_in import device_prompt, effective_mode, sign_in_interactively, start_device_flow
+from .sign_in import (
+    browser_sign_in_url,
+    device_prompt,
+    effective_mode,
+    free_loopback_port,
+    sign_in_interactively,
+    start_device_flow,
+)
 from .switching import AccountSwitching
 from .waiting import in_daemon_thread, run_with_progress
 
@@ -210,6 +219,12 @@ class TokenProvider(AccountRecords, AccountSwitching):
             await self._ensure_cache()
         except CacheUnavailableError as exc:
             problem = str(exc)
+        if problem is None:  # a read-only folder or a full disk would lose the next sign-in
+            directory = self.settings.resolved_cache_dir()
+            try:
+                await self._in_thread(functools.partial(check_writable, directory, cache_file=directory / CACHE_FILE_NAME))
+            except CacheUnavailableError as exc:
+                problem = str(exc)
         book = await self._in_thread(self._load_book)
         record = book.active_record()
         info = self._cache_info
@@ -319,12 +334,16 @@ class TokenProvider(AccountRecords, AccountSwitching):
                 result = await self._in_thread(self._silent_blocking, request, None, home_id)
                 if result is not None and "access_token" in result:
                     return await self._accept(result, request, interactive=False, home_id=home_id)
+            # Before the browser opens: a sign-in whose tokens cannot be saved would be lost.
+            directory = self.settings.resolved_cache_dir()
+            await self._in_thread(functools.partial(check_writable, directory, cache_file=directory / CACHE_FILE_NAME))
             mode = effective_mode(self.settings)
             if mode == "device_code":
                 return await self._device_code(request, claims)
             # The account this call works with is hinted; adding an account (home_id None) hints nobody.
             book = await self._in_thread(self._load_book)
             record = book.get(home_id) if home_id is not None else None
+            port = free_loopback_port() if mode == "browser" else None
             blocking = functools.partial(
                 sign_in_interactively,
                 self._app,
@@ -333,11 +352,15 @@ class TokenProvider(AccountRecords, AccountSwitching):
                 timeout=self.settings.sign_in_timeout,
                 login_hint=record.username if record else None,
                 claims=claims,
+                port=port,
             )
-            what = "the sign-in window" if mode == "broker" else "your browser"
+            message, offer = "Waiting for you to sign in to Microsoft in the sign-in window", None
+            if port is not None:  # the address goes to the client too: no window may have appeared
+                url = browser_sign_in_url(port)
+                message = f"Waiting for you to sign in to Microsoft in your browser (no window? open {url})"
+                offer = functools.partial(progress.offer_url, f"Sign in to Microsoft to continue: open {url}", url)
             result = await run_with_progress(
-                blocking, f"Waiting for you to sign in to Microsoft in {what}", float(self.settings.sign_in_timeout),
-                translate=self._translate,
+                blocking, message, float(self.settings.sign_in_timeout), translate=self._translate, offer=offer
             )
             if "access_token" in result:
                 return await self._accept(result, request, interactive=True)
@@ -345,18 +368,25 @@ class TokenProvider(AccountRecords, AccountSwitching):
 
     async def _device_code(self, request: TokenRequest, claims: str | None) -> AccessToken:
         pending = self._device.last
-        if pending is not None and not pending.done.is_set() and pending.covers(request):
+        if pending is not None and not pending.done.is_set():
+            # One sign-in at a time, whatever scopes this call needs: it gets the same code, and
+            # once that sign-in is done its retry tries silently before any new flow (device_flow.py).
+            self._device.share(pending, request)
             raise DeviceCodePendingError(pending.prompt, scopes=list(request.scopes))
-        if pending is not None and pending.done.is_set():
+        if pending is not None:
             self._device.forget()
             if pending.error is not None and pending.covers(request):
                 raise pending.error  # say once why the last attempt failed; the next call starts afresh
-        elif pending is not None:
-            self._device.abort()  # it was for other scopes: replace it
-        flow = await self._in_thread(start_device_flow, self._app, request, claims)
+        flow_request = request
+        if claims is None and not request.extra_body_params and not request.extra_query_params:
+            scopes = self._device.scopes_for_next(request)
+            if scopes != request.scopes:
+                flow_request = build_token_request(request.resource, scopes)
+                logger.info("Device-code sign-in asks also for the scopes other calls waited for: %s", " ".join(scopes))
+        flow = await self._in_thread(start_device_flow, self._app, flow_request, claims)
         if "user_code" not in flow:
-            raise sign_in_failure(flow, action="Starting the device-code sign-in", consent_url=self._consent_url(request))
-        pending = PendingDeviceFlow(prompt=device_prompt(flow), request=request, flow=flow)
+            raise sign_in_failure(flow, action="Starting the device-code sign-in", consent_url=self._consent_url(flow_request))
+        pending = PendingDeviceFlow(prompt=device_prompt(flow), request=flow_request, flow=flow)
         self._device.start(pending, functools.partial(self._poll_device_flow, claims=claims))
         logger.info("Device-code sign-in started; waiting for the user at %s", pending.prompt.verification_uri)
         raise DeviceCodePendingError(pending.prompt, scopes=list(request.scopes))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import anyio
@@ -47,11 +47,17 @@ async def in_daemon_thread(blocking: Callable[[], T]) -> T:
 
 
 async def run_with_progress(
-    blocking: Callable[[], T], message: str, total: float, *, translate: Callable[[Exception], Exception]
+    blocking: Callable[[], T],
+    message: str,
+    total: float,
+    *,
+    translate: Callable[[Exception], Exception],
+    offer: Callable[[], Coroutine[Any, Any, None]] | None = None,
 ) -> T:
     """Run a blocking sign-in in a daemon thread, sending progress every few seconds until it ends.
 
-    An exception from `blocking` is raised as `translate(exc)`.
+    `offer` (showing the sign-in address to the person) runs alongside and is cancelled when
+    the sign-in ends. An exception from `blocking` is raised as `translate(exc)`.
     """
     outcome: dict[str, Any] = {}
     finished = anyio.Event()
@@ -67,10 +73,13 @@ async def run_with_progress(
     start = time.monotonic()
     async with anyio.create_task_group() as group:
         group.start_soon(run)
+        if offer is not None:
+            group.start_soon(offer)
         while not finished.is_set():
             await progress.report(message, time.monotonic() - start, total)
             with anyio.move_on_after(progress.PROGRESS_INTERVAL_SECONDS):
                 await finished.wait()
+        group.cancel_scope.cancel()  # an offer still waiting for the person's answer is moot now
     if "error" in outcome:
         raise translate(outcome["error"])
     return outcome["value"]

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 import anyio
 
@@ -111,6 +112,7 @@ class GraphClient:
             url = path
         else:
             url = self.settings.graph_url + "/" + path.lstrip("/")
+        _refuse_dot_segments(urlsplit(url).path)
         if params:
             query = urlencode({k: _query_value(v) for k, v in params.items() if v is not None}, safe="$,:'()/ ")
             url += ("&" if "?" in url else "?") + query.replace(" ", "%20")
@@ -343,6 +345,20 @@ class GraphClient:
         return response.body
 
 
+def _refuse_dot_segments(path: str) -> None:
+    """No '.' or '..' segment, also percent-encoded (once, twice...) or behind an encoded slash: every id, every tool."""
+    for segment in path.split("/"):
+        decoded = segment
+        for _ in range(3):
+            decoded = unquote(decoded)
+        if any(part.strip() in (".", "..") for part in re.split(r"[/\\]", decoded)):
+            raise GraphError(
+                "Refusing to call Microsoft Graph: an id or name in the request is '.' or '..' (or an encoding of "
+                "them), which would point at another resource. Pass the `id` from a list or search result.",
+                code="DotSegment",
+            )
+
+
 def _auth_errors() -> tuple[type[Exception], ...]:
     from ..errors import AuthError
 
@@ -367,9 +383,17 @@ def _parse_body(response: Any) -> Any:
         return {"raw": content[:500].decode("utf-8", "replace")}
 
 
+_LONG_WORD = re.compile(r"[^\s/'\"]{61,}")
+
+
+def _shorten_words(text: str) -> str:
+    """Long words (ids, mostly) shortened to 40 characters: an error never repeats a long id back."""
+    return _LONG_WORD.sub(lambda m: m.group()[:40] + "…", text)
+
+
 def _display_path(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.path
+    """The path of a URL for an error message, each long segment (an id) shortened."""
+    return _shorten_words(urlsplit(url).path)
 
 
 def graph_error(
@@ -383,7 +407,7 @@ def graph_error(
     elif not isinstance(error, dict):
         error = {}
     code = str(error.get("code") or "")[:100] or None
-    message = str(error.get("message") or "").strip()[:1000]
+    message = _shorten_words(str(error.get("message") or "").strip()[:1000])
     inner = error.get("innerError") or error.get("innererror") or {}
     request_id = headers.get("request-id") or (inner.get("request-id") if isinstance(inner, dict) else None)
     request_id = str(request_id)[:100] if request_id else None

@@ -24,9 +24,9 @@ import anyio
 import anyio.to_thread
 from mcp.server.auth.middleware.auth_context import get_access_token
 
-from ..auth.msal_errors import error_codes, first_line
+from ..auth.msal_errors import error_codes, first_line, translate_exception
 from ..auth.resource import build_token_request
-from ..auth.tokens import EXPIRY_MARGIN_SECONDS, AccessToken
+from ..auth.tokens import EXPIRY_MARGIN_SECONDS, AccessToken, AuthStatus
 from ..errors import AuthenticationRequiredError, AuthError, SignInFailedError
 from .cache_store import CachedToken, TokenStore, open_store
 from .settings import authority_base, client_secret
@@ -92,12 +92,18 @@ class OboTokenProvider:
                 held = await store.get(user, entry)
                 if held is not None and held.expires_on - _now() > EXPIRY_MARGIN_SECONDS:
                     return AccessToken(held.token, held.expires_on, request.resource, request.scopes)
-            app = await self._ensure_app()
-            self.obo_requests += 1
-            result = await anyio.to_thread.run_sync(
-                lambda: app.acquire_token_on_behalf_of(
-                    user_assertion=caller.token, scopes=request.msal_scopes, claims_challenge=claims)
-            )
+            try:
+                app = await self._ensure_app()
+                self.obo_requests += 1
+                result = await anyio.to_thread.run_sync(
+                    lambda: app.acquire_token_on_behalf_of(
+                        user_assertion=caller.token, scopes=request.msal_scopes, claims_challenge=claims)
+                )
+            except Exception as exc:  # the authority unreachable, TLS, 5xx: our error with a next step
+                translated = translate_exception(exc, self.settings)
+                if translated is exc:
+                    raise
+                raise translated from exc
             if not isinstance(result, dict) or "access_token" not in result:
                 raise self._failure(result if isinstance(result, dict) else {}, request.msal_scopes, str(facts["tid"]))
             expires_on = _now() + float(result.get("expires_in", 0))
@@ -115,6 +121,31 @@ class OboTokenProvider:
             f"Microsoft Graph refused for lack of the permission {' '.join(wanted)}. In remote mode the server "
             "cannot ask you for consent itself; an administrator of your tenant can grant it here: "
             f"{self.admin_consent_url(tenant, [f'{resource}/{s}' for s in wanted])}"
+        )
+
+    async def status(self) -> AuthStatus:
+        """The caller, from the verified inbound token (no network, no token): who is asking, which tenant.
+
+        The tools use the username to mark external recipients and shared calendars, as in stdio.
+        """
+        caller = get_access_token()
+        facts = (caller.claims or {}) if caller is not None else {}
+        redis = bool(self.settings.redis_url)
+        return AuthStatus(
+            signed_in=caller is not None,
+            username=str(facts.get("username") or "") or None,
+            authority=self.settings.authority,
+            auth_mode="on_behalf_of",
+            effective_auth_mode="on_behalf_of",
+            cache_backend="redis" if redis else "memory",
+            cache_path=None,
+            cache_encrypted=True if redis else None,
+            cache_problem=None,
+            granted_scopes={},
+            pending_sign_in=None,
+            cache_location="Redis (LOCAL_MCP_REDIS_URL), per user" if redis else "this process's memory, per user",
+            tenant_id=str(facts.get("tid") or "") or None,
+            account_count=1 if caller is not None else 0,
         )
 
     async def sign_out(self) -> list[str]:

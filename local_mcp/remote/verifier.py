@@ -87,7 +87,8 @@ class EntraTokenVerifier(TokenVerifier):
             expires_at=int(claims["exp"]),
             resource=self._settings.server_url,
             subject=str(claims["oid"]),
-            claims={"tid": tid, "oid": str(claims["oid"]), "iss": claims["iss"]},
+            claims={"tid": tid, "oid": str(claims["oid"]), "iss": claims["iss"],
+                    "username": str(claims.get("preferred_username") or claims.get("upn") or "")},
         )
 
     async def _jwks_client(self) -> Any:

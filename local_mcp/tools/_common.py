@@ -328,7 +328,8 @@ def path_id(value: str, *, field: str = "id") -> str:
     decoded = cleaned
     for _ in range(3):  # also %2e%2e and %252e%252e
         decoded = unquote(decoded)
-    if decoded.strip() in (".", "..") or len(cleaned) > MAX_ID_CHARS or any(ord(c) < 0x20 for c in decoded):
+    dots = any(part.strip() in (".", "..") for part in re.split(r"[/\\]", decoded))  # also "..%2Fx"
+    if dots or len(cleaned) > MAX_ID_CHARS or any(ord(c) < 0x20 for c in decoded):
         raise ToolError(f"`{field}` {short_text(cleaned)!r} is not an id; pass the `id` from a list or search result.")
     return quote(cleaned, safe="")
 
@@ -389,7 +390,7 @@ async def confirm_or_ask(
         raise ToolError(f"Not done: the user did not confirm ({summary}).")
     if not _supports_form_elicitation(ctx):
         if consent.confirm_mode(ctx) != "model":
-            raise ToolError(consent.refusal_without_elicitation(summary))
+            raise ToolError(consent.refusal_without_elicitation(summary, stateless_http=consent.cannot_ask_mid_call(ctx)))
         if confirmed:
             return None
         raise ToolError(

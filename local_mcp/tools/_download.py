@@ -59,6 +59,8 @@ class PendingFile:
 
     def commit(self) -> Path:
         """Close, then rename to the first free name among name, "name (2)", ...; returns the path."""
+        self._handle.flush()
+        os.fsync(self._handle.fileno())  # on disk before it gets the real name, even if the power fails
         self._handle.close()
         stem, dot, ext = self.name.rpartition(".")
         if not dot:

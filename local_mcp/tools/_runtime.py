@@ -1,7 +1,9 @@
 """What every tool call shares: app state, sign-in prompts through MCP, and error translation.
 
 A tool body is a plain coroutine that may raise our errors. `run_tool` wraps it:
-- browser/broker sign-in waits become MCP progress notifications;
+- browser/broker sign-in waits become MCP progress notifications; the browser sign-in's
+  address is in their message and, for 2025-11-25 clients with URL elicitation, also an
+  `elicitation/create` (mode url), so the person can open it when no window appeared;
 - a device-code sign-in reaches the user through MCP, never stdout:
     * 2026-07-28 clients with URL elicitation: an `input_required` result carrying
       a URL elicitation; the client's retry waits for the sign-in to finish;
@@ -22,6 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
+import anyio
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
@@ -83,7 +86,23 @@ async def run_tool(
             announced.add(message)
             await _log_to_client(ctx, message)
 
+    async def offer_url(message: str, url: str) -> None:
+        """The browser sign-in's address as a URL elicitation, for clients that take one mid-call."""
+        if not _supports_url_elicitation(ctx) or _is_modern(ctx):
+            return  # 2026-07-28 cannot elicit mid-call: the progress message carries the address
+        elicitation_id = uuid.uuid4().hex
+        try:
+            await ctx.elicit_url(message, url, elicitation_id)
+        except anyio.get_cancelled_exc_class():  # the sign-in ended first: tell the client it is done
+            with anyio.CancelScope(shield=True):
+                try:
+                    await ctx.request_context.session.send_elicit_complete(elicitation_id)
+                except Exception:
+                    logger.debug("Could not send elicitation/complete")
+            raise
+
     reset = progress.current_reporter.set(reporter)
+    reset_offer = progress.current_url_offer.set(offer_url)
     try:
         await _resume_after_input(ctx, state)
         consent_tried = consent_now = False
@@ -117,6 +136,7 @@ async def run_tool(
 
         raise ToolError(str(explain(exc, current_tool.get() or "The tool"))) from exc
     finally:
+        progress.current_url_offer.reset(reset_offer)
         progress.current_reporter.reset(reset)
 
 

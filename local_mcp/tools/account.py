@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import InputRequiredResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
@@ -131,6 +132,15 @@ def register(server: MCPServer, settings: Any) -> None:
     ) -> SignInResult | InputRequiredResult:
         state = state_of(ctx)
         wanted = [s.strip() for s in (scopes or list(USER_READ)) if s and s.strip()] or list(USER_READ)
+        if not state.settings.allow_writes:
+            from .graph_request import is_write_scope
+
+            writing = [scope for scope in wanted if is_write_scope(scope)]
+            if writing:  # read-only mode never asks for, or caches, a permission to send or change
+                raise ToolError(
+                    f"{writing[0]} is a write permission, and writes are off, so local-mcp never asks for it. The user "
+                    "can allow writes by starting local-mcp with LOCAL_MCP_ALLOW_WRITES=1."
+                )
 
         async def body() -> SignInResult:
             await state.tokens.sign_in(state.settings.graph_resource, wanted, add=add or force)

@@ -103,7 +103,29 @@ def question(summary: str, details: Mapping[str, str] | None = None) -> str:
     return "\n".join(lines) + "\n\nGo ahead?"
 
 
-def refusal_without_elicitation(summary: str) -> str:
+def cannot_ask_mid_call(ctx: Context) -> bool:
+    """Remote mode with a client older than MCP 2026-07-28: stateless HTTP has no back channel for a question.
+
+    The SDK's stateless transport cannot carry a server-to-client request (`elicitation/create`)
+    and keeps no client capabilities between requests; 2026-07-28 clients get the question as an
+    `input_required` result instead.
+    """
+    try:
+        transport = getattr(getattr(ctx.request_context.lifespan_context, "settings"), "transport", "stdio")
+    except Exception:
+        return False
+    return transport == "http" and (ctx.protocol_version or "") < "2026-07-28"
+
+
+def refusal_without_elicitation(summary: str, *, stateless_http: bool = False) -> str:
+    if stateless_http:
+        return (
+            f"Not done: {summary}. This server runs over stateless HTTP, where a client speaking MCP 2025-11-25 or "
+            "older cannot be asked a question in the middle of a tool call, and local-mcp does not take the model's "
+            "confirm=true as the user's consent. Use a client that speaks MCP 2026-07-28 (it gets the question), do it "
+            "in Microsoft 365 directly, or ask the server's operator for LOCAL_MCP_CONFIRM_WRITES=model (then "
+            "confirm=true counts, and a manipulated model could write on its own)."
+        )
     return (
         f"Not done: {summary}. This client cannot show the user a confirmation question (no MCP elicitation), and "
         "local-mcp does not take the model's confirm=true as the user's consent. The user can do it in Microsoft 365 "

@@ -94,10 +94,15 @@ def verify(cursor: str, bound: str) -> str:
 
 
 def with_top(url: str, limit: int) -> str:
-    """A next link asking for `limit` items per page, so `limit` holds on cursor pages too."""
+    """A next link asking for `limit` items per page, so `limit` holds on cursor pages too.
+
+    A link without $top gets one: otherwise the page would hold the service's page size, and
+    the items past `limit` would be cut off with no cursor leading to them.
+    """
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)
-    if not any(k == "$top" for k, _ in query):
-        return url
-    query = [(k, str(limit) if k == "$top" else v) for k, v in query]
+    if any(k == "$top" for k, _ in query):
+        query = [(k, str(limit) if k == "$top" else v) for k, v in query]
+    else:
+        query.append(("$top", str(limit)))
     return urlunsplit(parts._replace(query=urlencode(query, safe="$,:'()/ ").replace(" ", "%20")))

@@ -25,7 +25,7 @@ from mcp_types import InputRequiredResult
 from pydantic import BaseModel, Field
 
 from . import consent
-from ._common import ConfirmOnce, graph_tool
+from ._common import ConfirmOnce, graph_tool, short_text
 from ._runtime import run_tool, state_of
 from .schemas import WRITES_ONLY
 
@@ -54,7 +54,7 @@ class GraphResult(BaseModel):
 def checked_path(path: str) -> tuple[str, dict[str, str]]:
     """The relative Graph path and its query parameters; ToolError for anything that could leave Graph."""
     text = path.strip()
-    refuse = f"`path` must be a relative Graph path such as /me/messages (got {path!r})"
+    refuse = f"`path` must be a relative Graph path such as /me/messages (got {short_text(path, 80)!r})"
     if not text:
         raise ToolError(refuse + ".")
     raw_path, _, raw_query = text.partition("?")
@@ -181,7 +181,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         url = base + relative
         built, allowed = urlsplit(url), urlsplit(base)
         if built.netloc.lower() != allowed.netloc.lower() or not built.path.startswith(allowed.path + "/"):
-            raise ToolError(f"`path` {path!r} would leave the configured Graph URL {base}.")
+            raise ToolError(f"`path` {short_text(path, 80)!r} would leave the configured Graph URL {base}.")
 
         gate = ConfirmOnce(ctx, confirmed=confirm, required=verb != "GET")
         people, subject = consent.mail_parts(body)

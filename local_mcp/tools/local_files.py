@@ -11,6 +11,7 @@ refresh token: `looks_secret` says why.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -59,6 +60,8 @@ def resolve_upload_path(settings: Any, path: str) -> Path:
         raise ToolError(f"{given} cannot be read: permission denied. The user can check its permissions.") from None
     except OSError as exc:
         raise ToolError(f"{given} cannot be read ({exc.strerror or exc}).") from None
+    if info.st_nlink > 1 and _linked_from(cache, info):
+        raise ToolError(f"{given} is the same file as one in local-mcp's token cache folder ({cache}); upload_file never reads it.")
     if stat.S_ISDIR(info.st_mode):
         raise ToolError(f"{given} is a folder; upload_file uploads one file.")
     if not stat.S_ISREG(info.st_mode):
@@ -66,16 +69,37 @@ def resolve_upload_path(settings: Any, path: str) -> Path:
     return real
 
 
-def read_limited(path: Path, limit: int) -> bytes:
-    """A regular file's bytes, at most `limit` of them (ToolError if there are more): counts what is read."""
+def _linked_from(cache: Path, info: os.stat_result) -> bool:
+    """True when a hard link in the cache folder (or one level below) is this very file."""
+    try:
+        folders = [cache] + [Path(e.path) for e in os.scandir(cache) if e.is_dir(follow_symlinks=False)]
+        for folder in folders:
+            for entry in os.scandir(folder):
+                there = entry.stat(follow_symlinks=False)
+                if (there.st_dev, there.st_ino) == (info.st_dev, info.st_ino):
+                    return True
+    except OSError:  # no cache folder yet, or unreadable: nothing of it can be this file
+        return False
+    return False
+
+
+def open_regular(path: Path) -> io.BufferedReader:
+    """`path` opened for reading, refusing a symlink put there since it was checked, and anything not a regular file."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         fd = os.open(path, flags)
     except OSError as exc:
         raise ToolError(f"{path} cannot be read ({exc.strerror or exc}).") from None
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise ToolError(f"{path} is not an ordinary file; upload_file reads only ordinary files.")
+    handle = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+        handle.close()
+        raise ToolError(f"{path} is not an ordinary file; upload_file reads only ordinary files.")
+    return handle
+
+
+def read_limited(path: Path, limit: int) -> bytes:
+    """A regular file's bytes, at most `limit` of them (ToolError if there are more): counts what is read."""
+    with open_regular(path) as handle:
         data = handle.read(limit + 1)
     if len(data) > limit:
         raise ToolError(f"{path.name} is larger than {limit // (1024 * 1024)} MB; nothing was uploaded.")

@@ -32,6 +32,7 @@ from pydantic import BaseModel
 
 from ..errors import GraphError
 from . import cursors
+from .bounds import bound_strings
 
 SEP = "\t"  # between the columns of a list line (cells never hold a tab: whitespace is collapsed)
 SAME_MIN_CHARS = 12  # a cell this long that repeats an earlier cell of its row is written "=<that column>"
@@ -167,7 +168,7 @@ def compact_text(fn: Callable[..., Any], *, finder: str | None = None, name: str
             cursors.current_tool.reset(tool)
         if not isinstance(result, BaseModel) or isinstance(result, CallToolResult) or type(result).__name__ == "InputRequiredResult":
             return result
-        structured = result.model_dump(mode="json", by_alias=True)
+        structured = bound_strings(result.model_dump(mode="json", by_alias=True))  # no string floods the context
         content: list[Any] = [TextContent(type="text", text=render(structured))]
         links = getattr(result, "resource_links", None)  # saved files: a resource_link each (DownloadResult, ...)
         if callable(links):

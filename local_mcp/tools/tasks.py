@@ -230,7 +230,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         title="Create a To Do task",
         description=(
             "Create a task in Microsoft To Do (default list: Tasks) with a title and optionally a due date, importance "
-            "and notes; the user confirms first unless confirm=true (only after the user agreed)."
+            "and notes; the user confirms first."
         ),
         area="tasks",
         scopes=TASKS_READ_WRITE,
@@ -279,7 +279,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         title="Change or complete a To Do task",
         description=(
             "Change a Microsoft To Do task: its title, due date (or clear it), importance, or mark it completed or open "
-            "again; the user confirms first unless confirm=true (only after the user agreed)."
+            "again; the user confirms first."
         ),
         area="tasks",
         scopes=TASKS_READ_WRITE,

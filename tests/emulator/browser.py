@@ -9,7 +9,8 @@ stdout, which for an MCP server is the JSON-RPC stream. So this script:
 2. starts a detached copy of itself (new session, no inherited stdio);
 3. exits 0 at once, so webbrowser reports success.
 
-The detached copy plays the user: it GETs the authorize URL (trusting the CA
+The detached copy plays the user: given MSAL's loopback welcome page (what local-mcp
+opens), it waits for the listener and follows the page's refresh to the authorize URL. It GETs the authorize URL (trusting the CA
 in SSL_CERT_FILE or REQUESTS_CA_BUNDLE), reads the auto-submitting form the
 emulator returns (code or error, state, ...), and POSTs it to the form's
 action, MSAL's http://localhost:<port>, retrying while that is not up yet.
@@ -21,6 +22,7 @@ Set EMULATOR_BROWSER_LOG=/path/file to log what it does.
 from __future__ import annotations
 
 import os
+import re
 import ssl
 import subprocess
 import sys
@@ -108,10 +110,36 @@ def _post_form(opener: urllib.request.OpenerDirector, action: str, fields: dict[
             time.sleep(0.2)  # the loopback listener is not accepting yet
 
 
+_META_REFRESH = re.compile(r"""http-equiv=['"]refresh['"]\s+content=['"]\d+;\s*url=([^'"]+)['"]""", re.I)
+
+
+def _follow_welcome_page(opener: urllib.request.OpenerDirector, url: str) -> str:
+    """MSAL's loopback welcome page (local-mcp opens it): wait for the listener, follow its refresh.
+
+    The address is read with a pattern, not unescaped as HTML: like a browser reading an
+    attribute, `&nonce=` must stay `&nonce=`.
+    """
+    deadline = time.monotonic() + POST_RETRY_SECONDS
+    while True:
+        try:
+            status, _, text = _fetch(opener, url)
+            break
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            if time.monotonic() > deadline:
+                _log(f"giving up on the welcome page {url}: {exc!r}")
+                return url
+            time.sleep(0.2)  # the loopback listener is not accepting yet
+    match = _META_REFRESH.search(text)
+    _log(f"GET {url} -> HTTP {status}, forwards: {bool(match)}")
+    return match.group(1) if match else url
+
+
 def sign_in(url: str) -> int:
-    """What the user and their browser would do with the authorize URL."""
+    """What the user and their browser would do with the authorize URL (or local-mcp's welcome page)."""
     cafile = os.environ.get("SSL_CERT_FILE") or os.environ.get("REQUESTS_CA_BUNDLE")
     opener = _opener(ssl.create_default_context(cafile=cafile))
+    if url.startswith("http://localhost") and "welcome=true" in url:
+        url = _follow_welcome_page(opener, url)
     for _ in range(5):  # follow a few redirects by hand (response_mode=query)
         status, headers, text = _fetch(opener, url)
         _log(f"GET {url[:120]}... -> HTTP {status}")

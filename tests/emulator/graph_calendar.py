@@ -190,6 +190,9 @@ class CalendarApi:
                               "emailAddress": {"name": entry["emailAddress"].get("name") or address,
                                                "address": address}})
         body = payload.get("body") or {"contentType": "html", "content": ""}
+        join_url = f"https://teams.microsoft.com/l/meetup-join/emu-{event_id[12:20]}"
+        if online:  # outlook-calendar-online-meetings.md: the join-Teams-meeting blob goes into the event's body
+            body = {"contentType": "html", "content": _with_meeting_blob(body, join_url)}
         event = {
             "@odata.etag": f'W/"DwAAABYAAADEmu{uuid.uuid4().hex[:8]}"',
             "id": event_id,
@@ -211,8 +214,7 @@ class CalendarApi:
             "attendees": attendees,
             "isOnlineMeeting": online,
             "onlineMeetingProvider": payload.get("onlineMeetingProvider") or ("teamsForBusiness" if online else "unknown"),
-            "onlineMeeting": {"joinUrl": f"https://teams.microsoft.com/l/meetup-join/emu-{event_id[12:20]}"}
-                             if online else None,
+            "onlineMeeting": {"joinUrl": join_url} if online else None,
             "responseStatus": {"response": "organizer", "time": NEVER},
             "webLink": f"https://outlook.office365.com/owa/?itemid={event_id}&exvsurl=1&path=/calendar/item",
         }
@@ -238,3 +240,17 @@ class CalendarApi:
         if action == "decline":  # Outlook moves a declined meeting out of the calendar
             self.api.events.remove(event)
         return Response(202, b"", None)
+
+
+def _with_meeting_blob(body: Json, join_url: str) -> str:
+    """The body as HTML with a Teams join blob after it, shaped like the one Outlook inserts."""
+    import html
+
+    content = str(body.get("content") or "")
+    if str(body.get("contentType") or "").lower() != "html":
+        content = "<div>" + html.escape(content).replace("\n", "<br>") + "</div>"
+    blob = ('<div style="width:100%"><span style="white-space:nowrap;color:#5F5F5F;opacity:.36">'
+            + "_" * 80 + '</span></div><div class="me-email-text" lang="en-US"><div style="margin-top:24px">'
+            '<span style="font-size:24px;font-weight:700">Microsoft Teams</span></div><div style="margin-bottom:6px">'
+            f'<a href="{html.escape(join_url)}" style="font-size:20px">Join the meeting now</a></div></div>')
+    return f"<html><body>{content}{blob}</body></html>"

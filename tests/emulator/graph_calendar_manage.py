@@ -96,6 +96,12 @@ class EventManageApi:
                                   "emailAddress": {"name": (kept or entry)["emailAddress"].get("name") or email,
                                                    "address": email}})
             updated["attendees"] = attendees
+        if "body" in changes and event.get("isOnlineMeeting") and not changes.get("isOnlineMeeting"):
+            # event-update.md, "body property and online meetings": "Inadvertently removing the meeting blob
+            # from the body would disable meeting online."
+            join = str((event.get("onlineMeeting") or {}).get("joinUrl") or "")
+            if join and join not in str((changes["body"] or {}).get("content") or ""):
+                updated.update(isOnlineMeeting=False, onlineMeeting=None, onlineMeetingProvider="unknown")
         event.update(updated)
         self.api.events.sort(key=lambda e: e["start"]["dateTime"])
         self.updates.append({"eventId": event["id"], "changes": changes})

@@ -5,8 +5,8 @@ Graph docs (microsoft-graph-docs-contrib, api-reference/v1.0/api/):
   mailfolder-list-childfolders.md: GET /users/{id | userPrincipalName}/messages, /messages/{id},
   /mailFolders, /mailFolders/{id}/messages, /mailFolders/{id}/childFolders. Another user's mail
   needs Mail.Read.Shared (or Mail.ReadWrite.Shared) and rights on that mailbox.
-- user-list-calendarview.md, calendar-list-calendarview.md, event-get.md:
-  GET /users/{id}/calendarView, /users/{id}/calendars/{id}/calendarView, /users/{id}/events/{id};
+- user-list-calendars.md, user-list-calendarview.md, calendar-list-calendarview.md, event-get.md:
+  GET /users/{id}/calendars, /users/{id}/calendarView, /users/{id}/calendars/{id}/calendarView, /users/{id}/events/{id};
   another user's calendar needs Calendars.Read.Shared (or Calendars.ReadWrite.Shared).
 - calendar-list-calendarview.md, calendar-post-events.md: GET /me/calendars/{id}/calendarView and
   POST /me/calendars/{id}/events, for the user's own calendars and the ones shared with them
@@ -70,6 +70,7 @@ class SharedMailboxes:
             _route("GET", "/users/{user}/mailFolders", mail, self.list_folders),
             _route("GET", "/users/{user}/mailFolders/{id}/messages", mail, self.list_messages),
             _route("GET", "/users/{user}/mailFolders/{id}/childFolders", mail, self.list_child_folders),
+            _route("GET", "/users/{user}/calendars", calendar, self.list_calendars),
             _route("GET", "/users/{user}/calendarView", calendar, self.calendar_view),
             _route("GET", "/users/{user}/calendars/{calendar}/calendarView", calendar, self.calendar_view),
             _route("GET", "/users/{user}/events/{id}", calendar, self.get_event),
@@ -147,6 +148,21 @@ class SharedMailboxes:
                  "megan": self.megan_calendar_id}
         if calendar_id is not None and calendar_id != known[owner]:
             raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+
+    def list_calendars(self, call: Call) -> Response:
+        """user-list-calendars.md: GET /users/{id | userPrincipalName}/calendars, that mailbox's calendars."""
+        from .graph_calendars import calendars
+
+        owner = self._owner(call, "calendar")
+        if owner == "me":
+            items = calendars(self.api)
+        else:
+            name, address, calendar_id = (("IT Service Desk", self.desk_address, self.desk_calendar_id) if owner == "desk"
+                                          else ("Megan Bowen", self.megan_address, self.megan_calendar_id))
+            items = [{"id": calendar_id, "name": "Calendar", "color": "auto", "isDefaultCalendar": True,
+                      "canEdit": owner == "desk", "canShare": False, "canViewPrivateItems": False,
+                      "owner": {"name": name, "address": address}}]
+        return self.api._collection(items, call, "calendar", f"users('{call.params['user']}')/calendars")
 
     def calendar_view(self, call: Call) -> Response:
         owner = self._owner(call, "calendar")

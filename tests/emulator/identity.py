@@ -288,7 +288,7 @@ class IdentityProvider:
         self.emu.claims_seen.append(claims)  # what the client sent as `claims` (CAE, capabilities)
         user, now = user or self.emu.user, int(time.time())
         payload: dict[str, object] = {
-            "aud": grant.audience, "iss": self._issuer(user),
+            "aud": self.obo.audience_of(grant.audience), "iss": self._issuer(user),  # a registered API: its client id
             "iat": now, "nbf": now - NBF_BACKDATE, "exp": now + lifetime,
             "azp": client_id, "azpacr": "0", "appid": client_id,
             "name": user.name, "given_name": user.given_name, "family_name": user.surname,
@@ -507,6 +507,7 @@ class IdentityProvider:
         grant_type = form.get("grant_type", "")
         grant_name = _GRANT_NAMES.get(grant_type, grant_type or "missing")
         self.emu.count(f"token.{grant_name}")
+        self.emu.pause_if_held(f"token.{grant_name}")
         with self._lock:
             self.token_tenants.append(m["tenant"])
         if fault := self.emu.take_fault(f"token.{grant_name}", "token"):

@@ -73,6 +73,18 @@ class OboGrant:
             self.apis[client_id] = api
         return api
 
+    def audience_of(self, resource: str) -> str:
+        """The `aud` Entra puts in a user token requested for `resource` (`<resource>/user_impersonation`).
+
+        Microsoft identity platform, *Access tokens* (claims): "aud ... In v2.0 tokens, this value
+        is always the client ID of the API"; an API registration asks for v2 tokens with
+        `requestedAccessTokenVersion: 2`, as README's Entra setup says. Unknown resources keep
+        their URI (v1-style).
+        """
+        with self._lock:
+            api = next((a for a in self.apis.values() if a.app_id_uri == resource.rstrip("/")), None)
+        return api.client_id if api is not None else resource
+
     def user_for(self, oid: str | None) -> EmulatorUser:
         return next((u for u in self.emu.users if u.oid == oid), self.emu.user)
 

@@ -69,6 +69,10 @@ class Emulator:
         self._port = port
         self._lock = threading.Lock()
         self._faults: defaultdict[str, deque[Fault]] = defaultdict(deque)
+        self._hold_changed = threading.Condition()
+        self._holds: Counter[str] = Counter()  # endpoint -> requests still to hold
+        self._held: Counter[str] = Counter()  # endpoint -> requests held now
+        self._release_round = 0
         self._server: HTTPSServer | None = None
         self._tempdir: str | None = None
         self._ca_bundle: str | None = None
@@ -96,6 +100,7 @@ class Emulator:
         return self
 
     def stop(self) -> None:
+        self.release()
         server, self._server = self._server, None
         if server is not None:
             server.stop()
@@ -281,6 +286,39 @@ class Emulator:
     def stop_withholding(self) -> None:
         with self._lock:
             self.withheld_scopes = set()
+
+    # ---- holding requests in flight (to kill a client in the middle of one) --------------
+
+    def hold(self, endpoint: str, times: int = 1) -> None:
+        """Make the next `times` requests to `endpoint` (a counts name, e.g. "token.refresh_token")
+        wait, unanswered, until `release()`: a client can then be killed while it waits for them."""
+        with self._hold_changed:
+            self._holds[endpoint] += times
+
+    def wait_held(self, endpoint: str, n: int, timeout: float = 120) -> None:
+        """Return once `n` requests to `endpoint` are being held; raise if that never happens."""
+        with self._hold_changed:
+            if not self._hold_changed.wait_for(lambda: self._held[endpoint] >= n, timeout):
+                raise AssertionError(f"only {self._held[endpoint]} of {n} requests to {endpoint} arrived")
+
+    def release(self) -> None:
+        """Answer every held request (as if nothing had happened) and hold no more."""
+        with self._hold_changed:
+            self._holds.clear()
+            self._release_round += 1
+            self._hold_changed.notify_all()
+
+    def pause_if_held(self, endpoint: str) -> None:
+        """Called by the handlers: wait here if a hold is set for `endpoint`."""
+        with self._hold_changed:
+            if self._holds[endpoint] <= 0:
+                return
+            self._holds[endpoint] -= 1
+            self._held[endpoint] += 1
+            round_ = self._release_round
+            self._hold_changed.notify_all()
+            self._hold_changed.wait_for(lambda: self._release_round != round_)
+            self._held[endpoint] -= 1
 
     def issue_access_token(self, scopes: Sequence[str] = ("User.Read",), *, lifetime: int | None = None,
                            client_id: str | None = None) -> str:

@@ -34,32 +34,53 @@ class StressOutcome:
     stderr: list[str]
 
 
-def run_stress(emu: Any, env: dict[str, str], workdir: Path, *, processes: int = 8, rounds: int = 50) -> StressOutcome:
-    """Sign in once, then `processes` workers refresh `rounds` times each, all at once."""
-    emu.token_lifetime = 120  # under MSAL's 5-minute margin: every silent call refreshes
+@dataclass
+class Worker:
+    """One `python -m tests.integration.cache_stress` process."""
+
+    proc: subprocess.Popen[bytes]
+    result: Path
+    log: Path
+
+    def finish(self, timeout: float = 300) -> dict[str, Any]:
+        """Wait for it; what it reported (ok, errors, backend, pid), its exit code and its log."""
+        self.proc.wait(timeout=timeout)
+        data = json.loads(self.result.read_text()) if self.result.exists() else {"ok": 0, "errors": [f"exit {self.proc.returncode}"]}
+        data["returncode"] = self.proc.returncode
+        data["log"] = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return data
+
+
+def sign_in_once(env: dict[str, str]) -> None:
+    """`local-mcp login` in the browser (the emulator's headless one)."""
     login = subprocess.run(
         [sys.executable, "-m", "local_mcp", "login"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert login.returncode == 0, login.stderr[-3000:]
+
+
+def start_worker(env: dict[str, str], workdir: Path, name: str, scope: str, rounds: int = 1) -> Worker:
+    result, log = workdir / f"{name}.json", workdir / f"{name}.log"
+    with open(log, "wb") as stderr:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.integration.cache_stress", scope, str(rounds), str(result)],
+            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr,
+        )
+    return Worker(proc, result, log)
+
+
+def run_stress(emu: Any, env: dict[str, str], workdir: Path, *, processes: int = 8, rounds: int = 50) -> StressOutcome:
+    """Sign in once, then `processes` workers refresh `rounds` times each, all at once."""
+    emu.token_lifetime = 120  # under MSAL's 5-minute margin: every silent call refreshes
+    sign_in_once(env)
     emu.reset_counts()
 
     started = time.monotonic()
-    workers = []
-    for n in range(processes):
-        result = workdir / f"worker-{n}.json"
-        stderr = open(workdir / f"worker-{n}.log", "w")  # noqa: SIM115 - closed below
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.integration.cache_stress", SCOPES[n % len(SCOPES)], str(rounds), str(result)],
-            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr,
-        )
-        workers.append((proc, result, stderr))
+    workers = [start_worker(env, workdir, f"worker-{n}", SCOPES[n % len(SCOPES)], rounds) for n in range(processes)]
     results, logs = [], []
-    for proc, result, stderr in workers:
-        proc.wait(timeout=300)
-        stderr.close()
-        logs.append(Path(stderr.name).read_text(errors="replace"))
-        data = json.loads(result.read_text()) if result.exists() else {"ok": 0, "errors": [f"exit {proc.returncode}"]}
-        data["returncode"] = proc.returncode
+    for worker in workers:
+        data = worker.finish()
+        logs.append(data.pop("log"))
         results.append(data)
     return StressOutcome(time.monotonic() - started, results, logs)
 

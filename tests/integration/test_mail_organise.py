@@ -66,6 +66,8 @@ async def test_drafts_with_attachments_send_forward_move_flag_and_delete(setup: 
         "Attach notes.txt (0 KB), deck.pdf (3586 KB) from this computer to a draft in your mailbox",
         'Send the draft "Deck for Thursday" with attachments to megan@contoso.example',
         'Forward "Updated travel policy" to alex@contoso.example: "FYI"',
+        'Change the email "Updated travel policy" from lynne@contoso.example: mark it unread, flag it',
+        'Move the email "Updated travel policy" from lynne@contoso.example to archive',
         'Move the email "Updated travel policy" from lynne@contoso.example to Deleted Items',
     ]
     assert emu.graph.mail_organise.sent[1] == {

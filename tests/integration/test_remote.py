@@ -3,6 +3,7 @@ Streamable HTTP client with bearer tokens, Graph on behalf of each user through 
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -111,7 +112,7 @@ async def test_two_users_at_once_each_get_their_own_data(remote: tuple[Emulator,
 async def test_missing_consent_and_claims_challenge_are_clear_tool_errors(
     remote: tuple[Emulator, ApiRegistration, int, Path],
 ) -> None:
-    emu, api, port, _ = remote
+    emu, api, port, root = remote
     api.unconsented.add("user.read")
     failed, text = await whoami(port, api.user_token())
     assert failed and "AADSTS65001" in text and "/v2.0/adminconsent?client_id=" in text
@@ -119,6 +120,11 @@ async def test_missing_consent_and_claims_challenge_are_clear_tool_errors(
     api.claims_challenge_next = 1
     failed, text = await whoami(port, api.user_token())
     assert failed and "Conditional Access" in text and "Sign in again in your MCP client" in text
+    log = (root / f"server-{port}.log").read_text(errors="replace")
+    audit = [line for line in log.splitlines() if " tool=whoami " in line]
+    assert len(audit) == 2  # one line per tool call
+    for line in audit:
+        assert re.search(rf"audit tenant={emu.user.tid} user={emu.user.oid} tool=whoami status=error duration_ms=\d+$", line), line
 
 
 async def test_unauthenticated_request_gets_the_challenge(remote: tuple[Emulator, ApiRegistration, int, Path]) -> None:
@@ -128,3 +134,56 @@ async def test_unauthenticated_request_gets_the_challenge(remote: tuple[Emulator
     assert response.status_code == 401
     assert f'resource_metadata="http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp"' in \
         response.headers["www-authenticate"]
+
+
+async def test_each_bad_token_gets_its_status_and_challenge_over_real_http(
+    remote: tuple[Emulator, ApiRegistration, int, Path],
+) -> None:
+    emu, api, port, root = remote
+    url = f"http://127.0.0.1:{port}/mcp"
+    other_tenant = EmulatorUser(name="Mallory", email="m@fabrikam.example", oid=str(uuid.uuid4()), tid=str(uuid.uuid4()))
+    cases = {
+        "none": (None, 401, None),
+        "expired": (api.user_token(lifetime=-600), 401, "invalid_token"),
+        "other tenant": (api.user_token(other_tenant), 401, "invalid_token"),
+        "wrong audience": (api.user_token(audience="00000003-0000-0000-c000-000000000000"), 401, "invalid_token"),
+        "ID token": (api.user_token(id_token=True), 401, "invalid_token"),
+        "app-only": (api.user_token(id_token=True, roles=["Mail.Read"], idtyp="app"), 401, "invalid_token"),
+        "no scope": (api.user_token(scopes=("Files.Read",)), 403, "insufficient_scope"),
+    }
+    ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    for name, (token, status, error) in cases.items():
+        headers = {"Accept": "application/json, text/event-stream"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        response = httpx.post(url, json=ping, headers=headers)
+        challenge = response.headers.get("www-authenticate", "")
+        assert response.status_code == status, name
+        assert challenge.startswith("Bearer "), name
+        assert f'resource_metadata="http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp"' in challenge, name
+        assert f'scope="{url}/user_impersonation"' in challenge, name
+        assert (f'error="{error}"' in challenge) if error else ("error=" not in challenge), name
+    assert emu.counts["token.obo"] == 0  # nothing refused reached Entra ID as an assertion
+    log = (root / f"server-{port}.log").read_text(errors="replace")
+    assert all(token not in log for token, _, _ in cases.values() if token)
+
+
+async def test_a_client_signs_in_with_entra_for_the_servers_scope_then_calls_it(
+    remote: tuple[Emulator, ApiRegistration, int, Path], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As VS Code does: a public client asks Entra ID for `<server url>/user_impersonation` (device code here)."""
+    import jwt
+    import msal
+
+    emu, api, port, _ = remote
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", emu.ca_bundle)
+    client = msal.PublicClientApplication("aebc6443-996d-45c2-90f0-388ff96faa56", authority=emu.authority,
+                                          instance_discovery=False)
+    flow = client.initiate_device_flow([f"http://127.0.0.1:{port}/mcp/user_impersonation"])
+    emu.approve_device_code(flow["user_code"])
+    result = client.acquire_token_by_device_flow(flow)
+    token = result["access_token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["aud"] == API_CLIENT_ID and claims["scp"] == "user_impersonation"  # a v2 token for the API
+    failed, text = await whoami(port, token)
+    assert not failed and "adele@contoso.example" in text, text

@@ -117,3 +117,45 @@ async def test_redis_entries_written_under_another_key_are_not_used(replicas: Re
     finally:
         process.terminate()
         process.wait(10)
+
+
+async def test_uvicorn_workers_from_the_app_factory_share_redis(tmp_path: Path, redis_server: str) -> None:  # noqa: F811
+    """README's recipe: `uvicorn --factory local_mcp.remote.http_app:create_app --workers 2`, settings from env."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from tests.integration.conftest import base_env
+
+    with Emulator() as emu:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/mcp"
+        api = emu.identity.obo.register_api(API_CLIENT_ID, url, secret=SECRET)
+        env = {**base_env(emu, tmp_path), "LOCAL_MCP_CLIENT_ID": API_CLIENT_ID, "LOCAL_MCP_TENANT_ID": emu.user.tid,
+               "LOCAL_MCP_SERVER_URL": url, "LOCAL_MCP_CLIENT_SECRET": SECRET, "LOCAL_MCP_REDIS_URL": redis_server,
+               "LOCAL_MCP_CACHE_KEY": secrets.token_urlsafe(32)}  # LOCAL_MCP_TRANSPORT unset: the factory means http
+        log_path = tmp_path / "uvicorn.log"
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "--factory", "local_mcp.remote.http_app:create_app",
+                 "--host", "127.0.0.1", "--port", str(port), "--workers", "2"], env=env, stdout=log, stderr=log)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert process.poll() is None and time.monotonic() < deadline, log_path.read_text(errors="replace")
+                time.sleep(0.2)
+            replicas = Replicas(emu, api, url, [port], tmp_path, "")
+            for _ in range(3):
+                failed, text = await replicas.call(api.user_token(), RoundRobin([port]), "whoami")
+                assert not failed and "adele@contoso.example" in text, text
+            assert emu.counts["token.obo"] == 1
+        finally:
+            process.terminate()
+            process.wait(20)

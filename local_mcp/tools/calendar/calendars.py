@@ -1,7 +1,9 @@
 """Listing calendars: the user's own and those shared with them.
 
 Graph page: api-reference/v1.0/api/user-list-calendars.md (GET /me/calendars lists the user's
-calendars, including calendars other people shared with them and the user accepted).
+calendars, including calendars other people shared with them and the user accepted;
+GET /users/{id | userPrincipalName}/calendars those of a mailbox shared with the user,
+with Calendars.Read.Shared).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from .._common import CURSOR_FIELD, DEFAULT_LIMIT, LIMIT_FIELD, PageInfo, clamp_limit, fetch_page, graph_tool
 from .._runtime import run_tool, state_of
+from ..mailboxes import CALENDARS_READ_SHARED, MAILBOX_FIELD, for_mailbox, mailbox_root, scopes_for
 
 CALENDARS_READ = ("Calendars.Read",)
 _CALENDAR_FIELDS = "id,name,color,isDefaultCalendar,canEdit,owner"
@@ -47,23 +50,26 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         ),
         area="calendar",
         scopes=CALENDARS_READ,
+        alternative_scopes=CALENDARS_READ_SHARED,
     )
     async def list_calendars(
         ctx: Context,
         limit: Annotated[int, LIMIT_FIELD] = DEFAULT_LIMIT,
         cursor: Annotated[str | None, CURSOR_FIELD] = None,
+        mailbox: Annotated[str | None, MAILBOX_FIELD] = None,
     ) -> CalendarList | InputRequiredResult:
         state = state_of(ctx)
+        root, scopes = mailbox_root(mailbox), scopes_for(mailbox, CALENDARS_READ, CALENDARS_READ_SHARED)
 
         async def body() -> CalendarList:
             items, page = await fetch_page(
-                state.graph, "/me/calendars", scopes=CALENDARS_READ, params={"$select": _CALENDAR_FIELDS},
+                state.graph, f"{root}/calendars", scopes=scopes, params={"$select": _CALENDAR_FIELDS},
                 cursor=cursor, limit=clamp_limit(limit),
             )
-            me = await _my_address(state)
+            me = await _my_address(state) if root == "/me" else (mailbox or "").strip().lower()
             return CalendarList(calendars=[_calendar(item, me) for item in items], page=page)
 
-        return await run_tool(ctx, body, consent_scopes=CALENDARS_READ)
+        return await run_tool(ctx, for_mailbox(mailbox, "the calendars", body), consent_scopes=scopes)
 
 
 async def _my_address(state: Any) -> str | None:

@@ -24,9 +24,9 @@ from .._common import ConfirmOnce, email_addresses, graph_tool, parse_when, path
 from .._runtime import run_tool, state_of
 from ..mail.models import address
 from ..timezones import user_zone
-from .models import _CONFIRM_FIELD, CALENDARS_WRITE, UTC_PREFER, _moment, _utc_value, in_zone
+from .models import _CONFIRM_FIELD, CALENDARS_WRITE, UTC_PREFER, _moment, _utc_value, in_zone, meeting_blob, text_with_blob
 
-_MANAGE_FIELDS = "id,subject,start,end,location,organizer,attendees,isOrganizer,isCancelled"
+_MANAGE_FIELDS = "id,subject,start,end,location,organizer,attendees,isOrganizer,isCancelled,isOnlineMeeting,onlineMeeting"
 InvitedAction = Literal["decline", "delete"]
 
 
@@ -69,6 +69,22 @@ def _attendee_list(current: list[dict[str, Any]], add: list[str], remove: list[s
     known = {((a.get("emailAddress") or {}).get("address") or "").lower() for a in kept}
     kept += [{"emailAddress": {"address": a}, "type": "required"} for a in add if a.lower() not in known]
     return [{"emailAddress": a.get("emailAddress"), "type": a.get("type") or "required"} for a in kept]
+
+
+def _new_body(event: dict[str, Any], text: str) -> dict[str, str]:
+    """The new description; for an online meeting, with its join information kept (event-update.md)."""
+    if not event.get("isOnlineMeeting"):
+        return {"contentType": "text", "content": text}
+    meeting = event.get("onlineMeeting") if isinstance(event.get("onlineMeeting"), dict) else {}
+    old = event.get("body") if isinstance(event.get("body"), dict) else {}
+    blob = meeting_blob(str((old or {}).get("content") or ""), (meeting or {}).get("joinUrl"))
+    if blob is None:
+        raise ToolError(
+            f"\"{event.get('subject')}\" is an online meeting whose join information could not be found in its "
+            "description, so a new description would remove the Teams link (Graph: removing the meeting blob "
+            "disables the online meeting). Change the description in Outlook or Teams, or leave `body` out."
+        )
+    return text_with_blob(text, blob)
 
 
 def register(server: MCPServer[Any], settings: Any) -> None:
@@ -115,7 +131,8 @@ def register(server: MCPServer[Any], settings: Any) -> None:
 
         async def run() -> UpdatedEvent | InputRequiredResult:
             await state.tokens.get_token(state.settings.graph_resource, CALENDARS_WRITE)
-            event = await state.graph.get_json(path, scopes=CALENDARS_WRITE, params={"$select": _MANAGE_FIELDS},
+            fields = _MANAGE_FIELDS + (",body" if body is not None else "")
+            event = await state.graph.get_json(path, scopes=CALENDARS_WRITE, params={"$select": fields},
                                                headers=UTC_PREFER)
             title = event.get("subject")
             if not event.get("isOrganizer"):
@@ -146,8 +163,9 @@ def register(server: MCPServer[Any], settings: Any) -> None:
                 payload["location"] = {"displayName": location}
                 lines["Location"] = location or "(none)"
             if body is not None:
-                payload["body"] = {"contentType": "text", "content": body}
-                lines["Description"] = consent.size_text(len(body.encode("utf-8"))) + " of new text"
+                payload["body"] = _new_body(event, body)
+                lines["Description"] = consent.size_text(len(body.encode("utf-8"))) + " of new text" + (
+                    " (the Teams join information is kept)" if payload["body"]["contentType"] == "html" else "")
             before = _people(event)
             if added or removed:
                 unknown = [r for r in removed if r.lower() not in {b.lower() for b in before}]
@@ -156,13 +174,22 @@ def register(server: MCPServer[Any], settings: Any) -> None:
                                     f"{', '.join(before) or 'nobody'}).")
                 payload["attendees"] = _attendee_list(list(event.get("attendees") or ()), added, removed)
             after = _people({"attendees": payload["attendees"]}) if "attendees" in payload else before
-            if added:
-                lines["Invite"] = ", ".join(added)
+            known = {b.lower() for b in before}
+            invited = [a for a in added if a.lower() not in known]
+            if "attendees" in payload and {a.lower() for a in after} == known:
+                del payload["attendees"]  # everyone asked for is already invited: no attendee update at all
+            if invited:
+                lines["Invite"] = ", ".join(invited)
             if removed:
                 lines["Take off"] = ", ".join(removed)
             if not payload:
                 raise ToolError(f"Nothing would change: \"{title}\" already has those values.")
-            told = sorted({*after, *removed}, key=str.lower)  # removed people get a cancellation
+            if set(payload) == {"attendees"}:
+                # event-update.md: "An event update that includes only the attendees property in the request
+                # body sends a meeting update to only the attendees that have changed."
+                told = sorted({*invited, *removed}, key=str.lower)
+            else:
+                told = sorted({*after, *removed}, key=str.lower)  # removed people get a cancellation
             if told:  # an event nobody else is on changes without a question
                 home = await consent.home_domain(ctx)
                 asked = await gate.ask(

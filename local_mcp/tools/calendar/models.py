@@ -7,6 +7,8 @@ in that zone. Without the zone (no MailboxSettings.Read) everything stays UTC, a
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Literal
 
@@ -32,7 +34,7 @@ _DETAIL_FIELDS = (
 )
 _RESPOND_FIELDS = "id,subject,start,organizer,isOrganizer"
 
-_CONFIRM_FIELD = Field(description="true only when the user has already agreed to exactly this; skips the question")
+_CONFIRM_FIELD = Field(description="for clients that cannot ask the user: true only when the user agreed to exactly this")
 
 Answer = Literal["accept", "tentativelyAccept", "decline"]
 _VERBS = {"accept": ("Accept", "Accepted"), "tentativelyAccept": ("Tentatively accept", "Tentatively accepted"),
@@ -223,3 +225,31 @@ def _moment(value: Any) -> datetime | None:
         return None
     return moment.replace(tzinfo=timezone.utc) if moment and moment.tzinfo is None else moment
 
+
+
+# ----- online meetings: the join information in the body ---------------------------------------------
+# event-update.md, "body property and online meetings": "Before updating the body of an event that has
+# been set up as an online meeting, be sure to first get the body property, apply the appropriate changes
+# to the content, and preserve the meeting blob for online meeting. Inadvertently removing the meeting
+# blob from the body would disable meeting online."
+_SEPARATOR = re.compile(r"_{20,}")
+
+
+def meeting_blob(body_html: str, join_url: str | None) -> str | None:
+    """The part of an online meeting's HTML body that holds its join information (None when not found)."""
+    if not body_html or not join_url:
+        return None
+    at = min((i for i in (body_html.find(join_url), body_html.find(html.escape(join_url))) if i >= 0), default=-1)
+    if at < 0:
+        return None
+    separator = [m.start() for m in _SEPARATOR.finditer(body_html, 0, at)]
+    anchor = separator[-1] if separator else at
+    start = max(body_html.rfind("<div", 0, anchor), body_html.rfind("<p", 0, anchor))
+    blob = body_html[start if start >= 0 else anchor:]
+    return re.sub(r"(?is)\s*</body>\s*</html>\s*$", "", blob)
+
+
+def text_with_blob(text: str, blob: str) -> dict[str, str]:
+    """A new description as HTML, with the meeting's join information kept after it."""
+    shown = html.escape(text).replace("\n", "<br>")
+    return {"contentType": "html", "content": f"<div>{shown}</div><br>{blob}"}

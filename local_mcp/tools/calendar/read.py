@@ -10,7 +10,7 @@ from pydantic import Field
 
 from .._common import CURSOR_FIELD, DEFAULT_LIMIT, LIMIT_FIELD, clamp_limit, fetch_page, graph_datetime, graph_tool, path_id
 from .._runtime import run_tool, state_of
-from ..mailboxes import CALENDARS_READ_SHARED, MAILBOX_FIELD, mailbox_root, scopes_for
+from ..mailboxes import CALENDARS_READ_SHARED, MAILBOX_FIELD, for_mailbox, mailbox_root, scopes_for
 from ..timezones import user_zone
 from .models import (
     _DETAIL_FIELDS,
@@ -86,7 +86,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
                 page=page,
             )
 
-        return await run_tool(ctx, body, consent_scopes=scopes)
+        return await run_tool(ctx, for_mailbox(mailbox, "the calendar", body), consent_scopes=scopes)
 
     @graph_tool(
         server,
@@ -114,4 +114,4 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             item = await state.graph.get_json(path, scopes=scopes, params={"$select": _DETAIL_FIELDS}, headers=UTC_PREFER)
             return event_details(item, await user_zone(state))
 
-        return await run_tool(ctx, body, consent_scopes=scopes)
+        return await run_tool(ctx, for_mailbox(mailbox, "the calendar", body), consent_scopes=scopes)

@@ -37,7 +37,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         title="Create a calendar event",
         description=(
             "Create an event in your calendar (times in ISO 8601; without an offset: your time zone); with attendees it sends them "
-            "invitations, so the user confirms first unless confirm=true (only after the user agreed)."
+            "invitations; the user confirms first."
         ),
         area="calendar",
         scopes=CALENDARS_WRITE,
@@ -80,8 +80,8 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             payload["location"] = {"displayName": location}
         if online_meeting:
             payload.update(isOnlineMeeting=True, onlineMeetingProvider="teamsForBusiness")
-        # Only invitations reach other people; an event for yourself needs no question.
-        gate = ConfirmOnce(ctx, confirmed=confirm, required=bool(invited))
+        # It changes the calendar, and invitations reach other people: the user says yes first.
+        gate = ConfirmOnce(ctx, confirmed=confirm)
 
         async def run() -> CreatedEvent | InputRequiredResult:
             await state.tokens.get_token(state.settings.graph_resource, CALENDARS_WRITE)
@@ -90,10 +90,13 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             payload.update(start=_utc_value(begin), end=_utc_value(finish))
             when = f"{begin.astimezone(where.zone).isoformat()} to {finish.astimezone(where.zone).isoformat()}"
             home = await consent.home_domain(ctx) if invited else None
-            asked = await gate.ask(
-                f"Create \"{subject}\" ({when}, {where.name}) and send invitations to {', '.join(invited)}",
-                {"Invitations to": consent.recipients_line(invited, home), "Subject": subject},
-            )
+            if invited:
+                summary = f"Create \"{subject}\" ({when}, {where.name}) and send invitations to {', '.join(invited)}"
+                details = {"Invitations to": consent.recipients_line(invited, home), "Subject": subject}
+            else:
+                summary = f"Create \"{subject}\" ({when}, {where.name}) in your calendar (nobody is invited)"
+                details = {"Subject": subject}
+            asked = await gate.ask(summary, details)
             if asked is not None:
                 return asked
             response = await state.graph.request(
@@ -120,7 +123,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         title="Answer a meeting invitation",
         description=(
             "Accept, tentatively accept or decline a meeting invitation, with an optional comment; when the "
-            "organizer is told (send_response, the default) the user confirms first unless confirm=true."
+            "organizer is told (send_response, the default); the user confirms first."
         ),
         area="calendar",
         scopes=CALENDARS_WRITE,
@@ -142,7 +145,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             raise ToolError("A `comment` is sent to the organizer with the response, so it needs send_response=true: "
                             "either keep send_response=true, or drop the comment to answer without telling anyone.")
         path = f"/me/events/{path_id(event_id, field='event_id')}"
-        gate = ConfirmOnce(ctx, confirmed=confirm, required=send_response)
+        gate = ConfirmOnce(ctx, confirmed=confirm)  # a decline removes the meeting, even when nobody is told
         verb, done = _VERBS[response]
 
         async def run() -> EventResponse | InputRequiredResult:
@@ -154,12 +157,11 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             if event.get("isOrganizer"):
                 raise ToolError(f"You organize \"{subject}\", so there is no invitation to answer.")
             organizer = address(event.get("organizer"))
-            who = (organizer.email or organizer.name) if organizer else "the organizer"
+            who = str((organizer.email or organizer.name) if organizer else "") or "the organizer"
             note = f" with the comment {comment!r}" if comment else ""
+            tell = f"and tell {who}" if send_response else f"without telling {who}"
             where = await user_zone(state)
-            asked = await gate.ask(
-                f"{verb} \"{subject}\" (starts {in_zone(event.get('start'), where.zone)}) and tell {who}{note}"
-            )
+            asked = await gate.ask(f"{verb} \"{subject}\" (starts {in_zone(event.get('start'), where.zone)}) {tell}{note}")
             if asked is not None:
                 return asked
             payload: dict[str, Any] = {"sendResponse": send_response}

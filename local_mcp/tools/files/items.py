@@ -63,7 +63,7 @@ def quoted_path(path: str) -> str:
 def item_url(*, path: str | None = None, item_id: str | None = None, drive_id: str | None = None) -> str:
     """The Graph address of one item: by id (in your drive, or in the drive `drive_id`), by path, or the root."""
     if item_id and drive_id and drive_id.strip():
-        return f"/drives/{quote(drive_id.strip(), safe='')}/items/{quote(item_id.strip(), safe='')}"
+        return f"/drives/{path_id(drive_id, field='drive_id')}/items/{path_id(item_id, field='item_id')}"
     if drive_id and drive_id.strip():
         raise ToolError("`drive_id` goes with `item_id` (both from a `search` hit), not with `path`.")
     if item_id:

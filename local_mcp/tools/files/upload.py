@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from ...errors import GraphError
 from .._common import ConfirmOnce, graph_tool
 from .._runtime import run_tool, state_of
-from ..local_files import read_limited, resolve_upload_path, upload_details
+from ..local_files import open_regular, read_limited, resolve_upload_path, upload_details
 from .items import FILES_READ_WRITE, FileItem, drive_path, file_item, megabytes, quoted_path
 
 logger = logging.getLogger(__name__)
@@ -125,11 +125,13 @@ async def _upload_in_session(
     # read, allocated in the worker's malloc arena, made the process keep ~80 MB on a 200 MB upload.
     buffer = bytearray(UPLOAD_FRAGMENT_BYTES)
     try:
-        with source.open("rb") as handle:
+        with open_regular(source) as handle:  # no symlink swapped in since the check
             while True:
                 await anyio.to_thread.run_sync(handle.seek, start)
-                count = await anyio.to_thread.run_sync(handle.readinto, buffer)
-                chunk = bytes(memoryview(buffer)[:count])
+                # never past the size the user was shown (a file that grows is cut there, not read on)
+                window = memoryview(buffer)[: max(0, min(UPLOAD_FRAGMENT_BYTES, size - start))]
+                count = await anyio.to_thread.run_sync(handle.readinto, window)
+                chunk = bytes(window[:count])
                 if not chunk:
                     raise GraphError(f"The upload of {name} stopped at byte {start} of {size}; try again.")
                 end = start + len(chunk) - 1

@@ -15,7 +15,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import InputRequiredResult
 from pydantic import BaseModel, Field
 
-from .._common import ConfirmOnce, email_addresses, graph_tool, path_id
+from .. import consent
+from .._common import ConfirmOnce, email_addresses, graph_tool, path_id, short_text
 from .._runtime import run_tool, state_of
 from .models import Address, _quoted_preview, addresses, recipients
 from .attach import attach_all, describe, local_attachments
@@ -31,7 +32,7 @@ ATTACHMENTS_FIELD = Field(
     description="absolute paths of files on this computer to attach (only inside the folders the user allowed, "
     "LOCAL_MCP_UPLOAD_DIRS; each up to 150 MB)"
 )
-CONFIRM_FIELD = Field(description="true only when the user has already agreed to exactly this")
+CONFIRM_FIELD = Field(description="for clients that cannot ask the user: true only when the user agreed to exactly this")
 
 
 class Draft(BaseModel):
@@ -112,8 +113,8 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         to_list = email_addresses(to, field="to")
         cc_list, bcc_list = email_addresses(cc, field="cc"), email_addresses(bcc, field="bcc")
         files = local_attachments(state.settings, attachments)
-        # Files leave this computer for the mailbox: the user says yes first (nothing is sent to anyone yet).
-        gate = ConfirmOnce(ctx, confirmed=confirm, required=bool(files))
+        # A draft changes the mailbox (and files leave this computer): the user says yes first; nothing is sent yet.
+        gate = ConfirmOnce(ctx, confirmed=confirm)
         message: dict[str, Any] = {}
         if subject is not None and not reply_to_message_id and not forward_message_id:
             message["subject"] = subject
@@ -123,13 +124,23 @@ def register(server: MCPServer[Any], settings: Any) -> None:
 
         async def run() -> Draft | InputRequiredResult:
             await state.tokens.get_token(state.settings.graph_resource, MAIL_READ_WRITE)
+            everyone = to_list + cc_list + bcc_list
+            details: dict[str, str] = {}
+            if everyone:
+                details["Recipients (not sent yet)"] = consent.recipients_line(everyone, await consent.home_domain(ctx))
+            if subject is not None:
+                details["Subject"] = subject
+            details["Size"] = consent.size_text(len(body.encode("utf-8")))
             if files:
-                asked = await gate.ask(
-                    f"Attach {describe(files)} from this computer to a draft in your mailbox",
-                    {"Files": ", ".join(str(f.path) for f in files)},
-                )
-                if asked is not None:
-                    return asked
+                details["Files"] = ", ".join(str(f.path) for f in files)
+                summary = f"Attach {describe(files)} from this computer to a draft in your mailbox"
+            elif reply_to_message_id or forward_message_id:
+                summary = f"Save a {'forward' if forward_message_id else 'reply'} draft in your mailbox (nothing is sent)"
+            else:
+                summary = "Save a draft in your mailbox (nothing is sent)"
+            asked = await gate.ask(summary, details)
+            if asked is not None:
+                return asked
             if reply_to_message_id or forward_message_id:
                 source = path_id(reply_to_message_id or forward_message_id or "", field="message_id")
                 action = "createForward" if forward_message_id else ("createReplyAll" if reply_all else "createReply")
@@ -255,7 +266,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         title="Move an email to a folder",
         description=(
             "Move an email to another mail folder (a well-known name such as archive, inbox, junkemail, or a "
-            "folder id from list_mail_folders); returns the message's new id."
+            "folder id from list_mail_folders); the user confirms first; returns the message's new id."
         ),
         area="mail",
         scopes=MAIL_READ_WRITE,
@@ -266,6 +277,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         ctx: Context,
         message_id: Annotated[str, Field(description="the message `id`")],
         destination: Annotated[str, Field(description=f"folder id, or one of {', '.join(WELL_KNOWN_FOLDERS)}")],
+        confirm: Annotated[bool, CONFIRM_FIELD] = False,
     ) -> MessageChange | InputRequiredResult:
         state = state_of(ctx)
         target = destination.strip()
@@ -273,7 +285,18 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             target = target.lower()
         if not target:
             raise ToolError("`destination` is empty; pass a folder id or a name such as archive.")
-        return await run_tool(ctx, lambda: _move(state, message_id, target, "Moved"), consent_scopes=MAIL_READ_WRITE)
+        path = f"/me/messages/{path_id(message_id, field='message_id')}"
+        gate = ConfirmOnce(ctx, confirmed=confirm)
+
+        async def run() -> MessageChange | InputRequiredResult:
+            await state.tokens.get_token(state.settings.graph_resource, MAIL_READ_WRITE)
+            which = await _the_email(state, path)
+            folder = "Deleted Items" if target == "deleteditems" else (target if target in WELL_KNOWN_FOLDERS else "the folder " + short_text(target))
+            if (asked := await gate.ask(f"Move {which} to {folder}")) is not None:
+                return asked
+            return await _move(state, message_id, target, "Moved")
+
+        return await run_tool(ctx, run, consent_scopes=MAIL_READ_WRITE)
 
     @graph_tool(
         server,
@@ -301,10 +324,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
 
         async def run() -> MessageChange | InputRequiredResult:
             await state.tokens.get_token(state.settings.graph_resource, MAIL_READ_WRITE)
-            item = await state.graph.get_json(path, scopes=MAIL_READ_WRITE, params={"$select": "id,subject,from"})
-            sender = (addresses([item.get("from")]) or [Address()])[0]
-            who = f" from {sender.email or sender.name}" if (sender.email or sender.name) else ""
-            if (asked := await gate.ask(f"Move the email \"{item.get('subject')}\"{who} to Deleted Items")) is not None:
+            if (asked := await gate.ask(f"Move {await _the_email(state, path)} to Deleted Items")) is not None:
                 return asked
             return await _move(state, message_id, "deleteditems", "Moved to Deleted Items")
 
@@ -317,7 +337,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         title="Mark, flag or categorise an email",
         description=(
             "Change an email's state: mark read or unread, flag / unflag / mark the flag complete, set its "
-            "categories or importance; only the given fields change."
+            "categories or importance; only the given fields change; the user confirms first."
         ),
         area="mail",
         scopes=MAIL_READ_WRITE,
@@ -330,6 +350,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         flag: Annotated[Literal["flagged", "notFlagged", "complete"] | None, Field(description="follow-up flag")] = None,
         categories: Annotated[list[str] | None, Field(description="category names (replaces the list; [] clears it)")] = None,
         importance: Annotated[Literal["low", "normal", "high"] | None, Field(description="importance")] = None,
+        confirm: Annotated[bool, CONFIRM_FIELD] = False,
     ) -> MessageChange | InputRequiredResult:
         state = state_of(ctx)
         changes: dict[str, Any] = {}
@@ -344,8 +365,13 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         if not changes:
             raise ToolError("Nothing to change: pass is_read, flag, categories or importance.")
         path = f"/me/messages/{path_id(message_id, field='message_id')}"
+        gate = ConfirmOnce(ctx, confirmed=confirm)
 
-        async def run() -> MessageChange:
+        async def run() -> MessageChange | InputRequiredResult:
+            await state.tokens.get_token(state.settings.graph_resource, MAIL_READ_WRITE)
+            which = await _the_email(state, path)
+            if (asked := await gate.ask(f"Change {which}: {_changes_text(changes)}")) is not None:
+                return asked
             response = await state.graph.request("PATCH", path, scopes=MAIL_READ_WRITE, json_body=changes)
             item = response.body if isinstance(response.body, dict) else {}
             return MessageChange(
@@ -360,6 +386,27 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             )
 
         return await run_tool(ctx, run, consent_scopes=MAIL_READ_WRITE)
+
+
+async def _the_email(state: Any, path: str) -> str:
+    """'the email "Subject" from sender', for a question a person checks at a glance."""
+    item = await state.graph.get_json(path, scopes=MAIL_READ_WRITE, params={"$select": "id,subject,from"})
+    sender = (addresses([item.get("from")]) or [Address()])[0]
+    who = f" from {sender.email or sender.name}" if (sender.email or sender.name) else ""
+    return f"the email \"{item.get('subject')}\"{who}"
+
+
+def _changes_text(changes: dict[str, Any]) -> str:
+    words = []
+    if "isRead" in changes:
+        words.append("mark it read" if changes["isRead"] else "mark it unread")
+    if "flag" in changes:
+        words.append({"flagged": "flag it", "notFlagged": "remove its flag", "complete": "mark its flag complete"}[changes["flag"]["flagStatus"]])
+    if "categories" in changes:
+        words.append("set its categories to " + (", ".join(changes["categories"]) or "none"))
+    if "importance" in changes:
+        words.append(f"set its importance to {changes['importance']}")
+    return ", ".join(words)
 
 
 async def _move(state: Any, message_id: str, destination: str, verb: str) -> MessageChange:

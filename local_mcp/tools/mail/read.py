@@ -23,7 +23,7 @@ from .._common import (
 )
 from .._download import TooLarge, item_attachment_extension, save_stream
 from .._runtime import run_tool, state_of
-from ..mailboxes import MAIL_READ_SHARED, MAILBOX_FIELD, mailbox_root, scopes_for
+from ..mailboxes import MAIL_READ_SHARED, MAILBOX_FIELD, for_mailbox, mailbox_root, scopes_for
 from .models import (
     _ATTACHMENT_FIELDS,
     _DETAIL_FIELDS,
@@ -92,7 +92,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             params["$filter"] = " and ".join(filters)
         path = f"{root}/mailFolders/{path_id(folder, field='folder')}/messages" if folder else f"{root}/messages"
         return await run_tool(
-            ctx, lambda: _message_page(state.graph, path, params, cursor, limit, scopes, all_mail=not folder),
+            ctx, for_mailbox(mailbox, "the mail", lambda: _message_page(state.graph, path, params, cursor, limit, scopes, all_mail=not folder)),
             consent_scopes=scopes,
         )
 
@@ -126,7 +126,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         params = {"$search": '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"', "$select": _LIST_FIELDS}
         path = f"{root}/mailFolders/{path_id(folder, field='folder')}/messages" if folder else f"{root}/messages"
         return await run_tool(
-            ctx, lambda: _message_page(state.graph, path, params, cursor, limit, scopes, all_mail=not folder),
+            ctx, for_mailbox(mailbox, "the mail", lambda: _message_page(state.graph, path, params, cursor, limit, scopes, all_mail=not folder)),
             consent_scopes=scopes,
         )
 
@@ -162,7 +162,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
                 attachments = list(listed.get("value") or [])
             return details(item, attachments)
 
-        return await run_tool(ctx, body, consent_scopes=scopes)
+        return await run_tool(ctx, for_mailbox(mailbox, "the mail", body), consent_scopes=scopes)
 
     @graph_tool(
         server,
@@ -215,7 +215,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             ]
             return MailFolderList(folders=folders, page=page)
 
-        return await run_tool(ctx, body, consent_scopes=scopes)
+        return await run_tool(ctx, for_mailbox(mailbox, "the mail", body), consent_scopes=scopes)
 
     @graph_tool(
         server,
@@ -228,6 +228,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         ),
         area="mail",
         scopes=MAIL_READ,
+        alternative_scopes=MAIL_READ_SHARED,
         read_only=False,  # it writes a file on this computer (never over another one)
         idempotent=False,
     )
@@ -235,15 +236,17 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         ctx: Context,
         message_id: Annotated[str, Field(description="the message `id`")],
         attachment_id: Annotated[str, Field(description="an attachment `id` from get_message")],
+        mailbox: Annotated[str | None, MAILBOX_FIELD] = None,
     ) -> SavedAttachment | InputRequiredResult:
         state = state_of(ctx)
+        scopes = scopes_for(mailbox, MAIL_READ, MAIL_READ_SHARED)
         path = (
-            f"/me/messages/{path_id(message_id, field='message_id')}"
+            f"{mailbox_root(mailbox)}/messages/{path_id(message_id, field='message_id')}"
             f"/attachments/{path_id(attachment_id, field='attachment_id')}"
         )
 
         async def body() -> SavedAttachment:
-            meta = await state.graph.get_json(path, scopes=MAIL_READ, params={"$select": _ATTACHMENT_FIELDS})
+            meta = await state.graph.get_json(path, scopes=scopes, params={"$select": _ATTACHMENT_FIELDS})
             kind = str(meta.get("@odata.type") or "#microsoft.graph.fileAttachment")
             name = meta.get("name") or "attachment"
             if kind.endswith("referenceAttachment"):
@@ -258,7 +261,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             folder = state.settings.resolved_download_dir()
             try:
                 # $value is the raw file (or, for an attached item, its vCard, iCalendar or MIME text)
-                async with state.graph.stream("GET", path + "/$value", scopes=MAIL_READ, headers={"Accept": "*/*"}) as response:
+                async with state.graph.stream("GET", path + "/$value", scopes=scopes, headers={"Accept": "*/*"}) as response:
                     content_type = response.headers.get("content-type")
 
                     def named(first: bytes) -> str:
@@ -273,7 +276,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
                 raise ToolError(_too_big(name, MAX_ATTACHMENT_BYTES + 1)) from None
             return SavedAttachment(path=str(saved), name=saved.name, size=size, content_type=meta.get("contentType"))
 
-        return await run_tool(ctx, body, consent_scopes=MAIL_READ)
+        return await run_tool(ctx, for_mailbox(mailbox, "an attachment", body), consent_scopes=scopes)
 
 
 def _too_big(name: str, size: int) -> str:

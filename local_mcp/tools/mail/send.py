@@ -38,7 +38,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         title="Send an email",
         description=(
             "Send a plain-text email from the user's mailbox to the given addresses; the user confirms the "
-            "recipients and subject first unless confirm=true (only after the user agreed)."
+            "recipients and subject first."
         ),
         area="mail",
         scopes=MAIL_SEND,
@@ -118,7 +118,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         title="Reply to an email",
         description=(
             "Reply to an email (or reply to all) with a plain-text comment above the quoted original; the user "
-            "confirms who receives it first unless confirm=true (only after the user agreed)."
+            "confirms who receives it first."
         ),
         area="mail",
         scopes=MAIL_REPLY,

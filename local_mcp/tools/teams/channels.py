@@ -75,15 +75,16 @@ class ChannelMessages(BaseModel):
     page: PageInfo
 
 
-def admin_consent_note(settings: Any) -> str:
-    """What to do when ChannelMessage.Read.All is missing: only an administrator can grant it."""
+def admin_consent_note(settings: Any, said: str = "") -> str:
+    """What to do when ChannelMessage.Read.All is missing: only an administrator can grant it (the link once)."""
     from ...auth.msal_errors import admin_consent_url
 
     scope = f"{settings.graph_resource}/{CHANNEL_MESSAGES_READ[0]}"
     link = admin_consent_url(str(getattr(settings, "authority", "") or ""), str(getattr(settings, "client_id", "") or ""), scopes=[scope])
     return (
         f" Reading channel messages needs {CHANNEL_MESSAGES_READ[0]}, which needs admin consent: a user cannot grant it. "
-        f"Ask a Microsoft 365 administrator of your organisation to consent for this app: {link}"
+        "Ask a Microsoft 365 administrator of your organisation to consent for this app"
+        + ("." if link in said else f": {link}")
     )
 
 
@@ -193,10 +194,10 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             except GraphError as exc:
                 if exc.status != 403:
                     raise
-                raise GraphError(str(exc) + admin_consent_note(state.settings), status=exc.status, code=exc.code,
+                raise GraphError(str(exc) + admin_consent_note(state.settings, str(exc)), status=exc.status, code=exc.code,
                                  request_id=exc.request_id) from exc
             except SignInFailedError as exc:
-                raise SignInFailedError(str(exc) + admin_consent_note(state.settings), error=exc.error, codes=exc.codes) from exc
+                raise SignInFailedError(str(exc) + admin_consent_note(state.settings, str(exc)), error=exc.error, codes=exc.codes) from exc
             return ChannelMessages(team_id=team_id.strip(), channel_id=channel_id.strip(), messages=[message_of(i) for i in items], page=page)
 
         return await run_tool(ctx, body, consent_scopes=CHANNEL_MESSAGES_READ)

@@ -1,0 +1,92 @@
+"""One sign-in, not one per tool: the real `local-mcp` process against the emulator, without elicitation."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.integration.conftest import ServerSetup
+
+pytestmark = pytest.mark.integration
+
+
+def text_of(result) -> str:
+    return " ".join(getattr(block, "text", "") for block in result.content)
+
+
+def code_in(message: str) -> str:
+    match = re.search(r"code ([A-Z0-9-]{6,})", message)
+    assert match, message
+    return match.group(1)
+
+
+async def test_tools_needing_other_scopes_share_the_pending_device_code(setup: ServerSetup):
+    emu = setup.emulator
+    async with setup.client(LOCAL_MCP_AUTH_MODE="device_code") as client:
+        first = await client.call_tool("whoami", {})  # User.Read
+        assert first.is_error
+        # Mail.Read, while the first sign-in still waits for the user: the same code, no second flow.
+        # (It waits a while for the user first, then answers with the code again.)
+        other = await client.call_tool("list_messages", {"limit": 1})
+        assert other.is_error
+        assert code_in(text_of(other)) == code_in(text_of(first))
+        assert "local-mcp login" in text_of(other)
+        assert emu.counts["devicecode"] == 1
+        emu.approve_device_code(code_in(text_of(first)))  # the user enters the one code
+        # Each call waits for the sign-in, then gets its own scopes silently (the new refresh token).
+        mail = await client.call_tool("list_messages", {"limit": 1})
+        me = await client.call_tool("whoami", {})
+    assert not mail.is_error, text_of(mail)
+    assert not me.is_error, text_of(me)
+    assert emu.counts["devicecode"] == 1
+
+
+# ----- the browser sign-in's address reaches the client too -----------------------------------
+
+NO_WINDOW = "true %s"  # a $BROWSER that "opens" nothing: the window never appears
+
+
+def person_opens(setup: ServerSetup, url: str) -> None:
+    """The person opens the address the client showed, in a browser of their own."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.emulator.server import BROWSER_SCRIPT
+
+    assert url.startswith("http://localhost:") and url.endswith("?welcome=true"), url
+    subprocess.run([sys.executable, str(BROWSER_SCRIPT), url], env={**os.environ, **setup.emulator.env()}, check=True)
+
+
+async def test_browser_sign_in_address_by_url_elicitation_when_no_window_appeared(setup: ServerSetup):
+    from mcp_types import ElicitResult
+
+    seen = []
+
+    async def on_elicit(context, params):
+        seen.append(params)
+        person_opens(setup, params.url)
+        return ElicitResult(action="accept")
+
+    async with setup.client(mode="legacy", elicitation_callback=on_elicit, BROWSER=NO_WINDOW) as client:
+        result = await client.call_tool("whoami", {})
+    assert not result.is_error, text_of(result)
+    assert len(seen) == 1 and seen[0].mode == "url"
+    assert setup.emulator.counts["authorize"] == 1
+
+
+async def test_browser_sign_in_address_in_the_progress_message_when_no_window_appeared(setup: ServerSetup):
+    opened = []
+
+    async def on_progress(progress, total, message):
+        match = re.search(r"open (http://localhost:\d+\?welcome=true)", message or "")
+        if match and not opened:
+            opened.append(match.group(1))
+            person_opens(setup, match.group(1))
+
+    async with setup.client(BROWSER=NO_WINDOW) as client:  # 2026-07-28: no elicitation mid-call
+        result = await client.call_tool("whoami", {}, progress_callback=on_progress)
+    assert not result.is_error, text_of(result)
+    assert len(opened) == 1
+    assert setup.emulator.counts["authorize"] == 1
