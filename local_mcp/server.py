@@ -87,7 +87,7 @@ def create_server(
     if settings.transport == "http":
         for name in LOCAL_SIGN_IN_TOOLS:
             server.remove_tool(name)
-    compact_listing(server)  # every tool, whichever area registered it: see tools/schemas.py
+    compact_listing(server, allow_writes=settings.allow_writes)  # every tool, whichever area registered it: see tools/schemas.py
     return server
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import jsonschema
 from mcp import Client
 
+from local_mcp.config import TOOLSETS
 from local_mcp.server import create_server
 from local_mcp.tools.schemas import compact_input, trim_output
 from tests.graph_fake import page, text_of, tool_server
@@ -99,3 +100,16 @@ async def test_results_still_match_the_published_schema_and_null_is_still_accept
     assert not result.is_error, text_of(result)
     jsonschema.validate(result.structured_content, tool.output_schema)
     assert tool.output_schema["required"] == ["messages", "page"]
+
+
+TOOLS_LIST_BUDGET = 24_000  # bytes: issue 11's line for the default tool set (writes off)
+
+
+async def test_the_default_tools_list_fits_the_budget(settings):
+    # What a client receives (2026-07-28, the SDK client's default, adds `_meta` with serverInfo to each result).
+    async with Client(create_server(settings)) as client:
+        listed = await client.list_tools()
+    size = len(json.dumps(listed.model_dump(mode="json", by_alias=True, exclude_none=True), separators=(",", ":"), ensure_ascii=False).encode())
+    assert settings.toolsets == TOOLSETS and not settings.allow_writes  # the default: every area, read-only
+    assert size < TOOLS_LIST_BUDGET, f"tools/list is {size} bytes for {len(listed.tools)} tools; see tools/schemas.py and README"
+    assert all(not tool.icons for tool in listed.tools)  # an icon each cost a quarter of the budget (README, Toolsets)

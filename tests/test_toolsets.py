@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import unquote
-from xml.etree import ElementTree
-
 import pytest
 from mcp import Client
 
@@ -49,15 +46,10 @@ def test_toolsets_are_read_from_the_environment_and_checked():
         Settings.load({"LOCAL_MCP_TOOLSETS": "mail,onenote"})
 
 
-async def test_every_tool_has_its_area_icon_and_the_order_is_stable(settings):
+async def test_the_order_is_stable(settings):
     first = await _tools(settings.with_changes(allow_writes=True))
     second = await _tools(settings.with_changes(allow_writes=True))
     assert [t.name for t in first] == [t.name for t in second]
-    for tool in first:
-        assert tool.icons and tool.icons[0].src.startswith("data:image/svg+xml,"), tool.name
-        svg = ElementTree.fromstring(unquote(tool.icons[0].src.removeprefix("data:image/svg+xml,")))  # well-formed
-        assert svg.tag == "{http://www.w3.org/2000/svg}svg" and svg.find("{http://www.w3.org/2000/svg}path") is not None
-        assert not set(tool.icons[0].src) & set(' <>"#'), tool.icons[0].src  # a valid URI: nothing left to escape
     # areas come in one block each, account first
     areas = [DECLARED[t.name].area if t.name in DECLARED else "account" for t in first]
     blocks = [a for i, a in enumerate(areas) if i == 0 or areas[i - 1] != a]

@@ -47,8 +47,8 @@ class ToolInfo:
 # The tools that find a valid id in each area, named when Graph answers 404 (not found).
 ID_FINDERS: dict[str, str] = {
     "mail": "list_mail_folders (folder ids), or list_messages / search_messages (message ids)",
-    "files": "list_files or search_files",
-    "calendar": "list_events",
+    "files": "list_files or search_files (or search, for a drive_id)",
+    "calendar": "list_events (event ids) or list_calendars (calendar ids)",
     "people": "search_people",
     "tasks": "list_task_lists (list ids) or list_tasks (task ids)",
     "contacts": "search_contacts",
@@ -90,8 +90,6 @@ def graph_tool(
         toolset_enabled = getattr(settings, "toolset_enabled", None)
         if toolset_enabled is not None and not toolset_enabled(area):
             return fn  # LOCAL_MCP_TOOLSETS leaves this area out
-        from ._icons import area_icons
-
         from .render import compact_text
 
         server.add_tool(
@@ -99,7 +97,6 @@ def graph_tool(
             name=name,
             title=title,
             description=description,
-            icons=area_icons(area),
             annotations=ToolAnnotations(
                 read_only_hint=read_only_hint,
                 destructive_hint=destructive if not read_only_hint else False,
@@ -122,9 +119,10 @@ class PageInfo(BaseModel):
 
 # The bounds are published in the schema; clamp_limit enforces them with our own message (not pydantic's).
 LIMIT_BOUNDS: dict[str, Any] = {"minimum": 1, "maximum": MAX_LIMIT}
-# Short on purpose: every list tool repeats them in tools/list (the default and bounds are schema keywords).
-LIMIT_FIELD = Field(description="results per page", json_schema_extra=LIMIT_BOUNDS)
-CURSOR_FIELD = Field(description="`page.cursor` of the previous page")
+# Short on purpose: 17 list tools repeat them in tools/list. `limit` says it all with its default and
+# bounds; the text of a page ends with "more: pass cursor=…" when there is more (render.py).
+LIMIT_FIELD = Field(json_schema_extra=LIMIT_BOUNDS)
+CURSOR_FIELD = Field(description="`page.cursor`")
 
 
 def clamp_limit(limit: int | None, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:

@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 
 from ..errors import AuthError
 from ._common import graph_tool
-from ._icons import area_icons
 from ._runtime import run_tool, state_of
 
 USER_READ = ("User.Read",)
@@ -117,10 +116,9 @@ def register(server: MCPServer, settings: Any) -> None:
         title="Sign in",
         description=(
             "Sign in to Microsoft 365 now, or consent to more Graph permissions (scopes such as "
-            '"Mail.Read"); use add=true (or force=true) to add another account (work, personal, other tenant): '
-            "the user picks it, and it becomes the active one."
+            '"Mail.Read"); add=true adds another account (work, personal, other tenant), which the user picks '
+            "and which becomes the active one."
         ),
-        icons=area_icons("account"),
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True),
     )
     async def sign_in(
@@ -162,7 +160,6 @@ def register(server: MCPServer, settings: Any) -> None:
             "Sign out: remove one account (default: the active one) and its tokens from this computer's token "
             "cache; other accounts stay signed in."
         ),
-        icons=area_icons("account"),
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False),
     )
     async def sign_out(
@@ -186,7 +183,6 @@ def register(server: MCPServer, settings: Any) -> None:
         name="auth_status",
         title="Sign-in status",
         description="Show who is signed in, the authority, the sign-in mode, where the token cache is and whether it is encrypted, and the scopes granted so far (never a token).",
-        icons=area_icons("account"),
         annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False),
     )
     async def auth_status(ctx: Context) -> AuthStatusResult:
@@ -231,7 +227,6 @@ def register(server: MCPServer, settings: Any) -> None:
         name="list_accounts",
         title="List accounts",
         description="List the Microsoft accounts signed in on this computer, which one is active, and each one's tenant and kind (work or personal). No network call.",
-        icons=area_icons("account"),
         annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False),
     )
     async def list_accounts(ctx: Context) -> AccountList:
@@ -251,7 +246,6 @@ def register(server: MCPServer, settings: Any) -> None:
         name="switch_account",
         title="Switch account",
         description="Make another signed-in account (username or home account id, see list_accounts) the active one for the next calls, without signing in again.",
-        icons=area_icons("account"),
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False),
     )
     async def switch_account(

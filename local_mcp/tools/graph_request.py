@@ -28,6 +28,7 @@ from . import consent
 from ._common import ConfirmOnce, graph_tool, short_text
 from ._runtime import run_tool, state_of
 from .local_files import looks_secret, secret_note
+from .schemas import WRITES_ONLY
 
 MAX_RESULT_CHARS = 100_000
 ALLOWED_HEADERS = {"consistencylevel": "ConsistencyLevel", "prefer": "Prefer", "if-match": "If-Match", "if-none-match": "If-None-Match"}
@@ -129,13 +130,13 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         scopes: Annotated[
             list[str], Field(min_length=1, description='delegated permissions the call needs, e.g. ["Mail.Read"]')
         ],
-        method: Annotated[Method, Field(description="HTTP method; anything but GET needs LOCAL_MCP_ALLOW_WRITES=1")] = "GET",
+        method: Annotated[Method, Field(description="HTTP method", json_schema_extra=WRITES_ONLY)] = "GET",
         query: Annotated[
             dict[str, str] | None, Field(description='query parameters, e.g. {"$select": "id,subject", "$top": "5"}')
         ] = None,
         body: Annotated[
             dict[str, Any] | list[dict[str, Any] | str | float | bool | None] | None,
-            Field(description="JSON body for POST, PATCH or PUT"),
+            Field(description="JSON body for POST, PATCH or PUT", json_schema_extra=WRITES_ONLY),
         ] = None,
         api_version: Annotated[
             Literal["v1.0", "beta"] | None, Field(description="default: the configured Graph URL's version (v1.0)")
@@ -145,7 +146,8 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             Field(description="only ConsistencyLevel, Prefer, If-Match or If-None-Match, e.g. {\"ConsistencyLevel\": \"eventual\"}"),
         ] = None,
         confirm: Annotated[
-            bool, Field(description="for clients that cannot ask the user: true only when the user agreed to exactly this")
+            bool,
+            Field(description="for clients that cannot ask the user: true only when the user agreed to exactly this", json_schema_extra=WRITES_ONLY),
         ] = False,
     ) -> GraphResult | InputRequiredResult:
         state = state_of(ctx)

@@ -33,7 +33,7 @@ _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 MAX_MAILBOX_CHARS = 320
 
 MAILBOX_FIELD = Field(  # short: six tools repeat it in tools/list
-    description="a shared or colleague's mailbox (email or user id) instead of yours; asks for *.Read.Shared"
+    description="a shared or colleague's mailbox (email or user id); default: yours"
 )
 
 

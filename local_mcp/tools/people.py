@@ -157,7 +157,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         title="Search people",
         description=(
             "Find people the signed-in user works or communicates with by name or email (fuzzy), most relevant "
-            "first, with email, job title, department, office and phones; returns a cursor for more."
+            "first, with email, job title, department, office and phones."
         ),
         area="people",
         scopes=PEOPLE_READ,
@@ -202,8 +202,8 @@ def register(server: MCPServer[Any], settings: Any) -> None:
             bool,
             Field(
                 description=(
-                    "true (default): also job title, department, office and phones, which needs User.Read.All "
-                    "(often admin consent); false: only name, email and UPN, with User.ReadBasic.All"
+                    "also job title, department, office and phones (needs User.Read.All, often admin consent); "
+                    "false: name, email and UPN (User.ReadBasic.All)"
                 )
             ),
         ] = True,
@@ -225,8 +225,8 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         name="get_manager",
         title="Get a manager",
         description=(
-            "Get the manager of the signed-in user, or of a colleague given by id, user principal name or email, "
-            "from the organisation's directory: name, email, job title, department, office and phones."
+            "Get the manager of the signed-in user or of a colleague (id, UPN or email) from the organisation's "
+            "directory: name, email, job title, department, office and phones."
         ),
         area="people",
         scopes=USER_READ_ALL,

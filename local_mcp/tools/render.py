@@ -5,9 +5,12 @@ pay for the same JSON twice. The structured content stays exactly as it was (it 
 the output schema describes); the text becomes:
 
 - a list of records: one header line naming the columns once, then one tab-separated line per
-  record; columns empty (or false) in every row, and links, are left out; a false flag is an
-  empty cell; long text is cut (the structured content has it whole); dates lose `T` and `:00`
-  seconds but keep their offset;
+  record; columns empty (or false) in every row, and links, are left out; a column with one value
+  in every row is said once in the header (or not at all when the result says it above); a false
+  flag is an empty cell; long text is cut (the structured content has it whole); dates are cut to
+  the minute (`2026-03-02 09:15+00:00`) but keep their offset; a small record inside a cell (a
+  phone: type and number) is its values; a cell that repeats an earlier one of its row (a user
+  principal name that is the email) is `=<that column>`;
 - a record: one `field: value` line per non-empty field;
 - `page`: `more: pass cursor=<cursor>` once, or nothing when there is no next page;
 - nested people (`{name, email}`) as `Name <email>`; dates stay ISO 8601 with their offset.
@@ -32,6 +35,7 @@ from . import cursors
 from .bounds import bound_strings
 
 SEP = "\t"  # between the columns of a list line (cells never hold a tab: whitespace is collapsed)
+SAME_MIN_CHARS = 12  # a cell this long that repeats an earlier cell of its row is written "=<that column>"
 CELL_CHARS = 80  # a column value in a list line; the structured content keeps the whole text
 # Left out of list lines (a record shows them): links for a person to click, rarely what a model needs.
 _LIST_SKIP = re.compile(r"(^|_)(link|url)s?$")
@@ -50,7 +54,7 @@ def render(data: Any) -> str:
         if _empty(value):
             continue
         if isinstance(value, list) and all(isinstance(v, Mapping) and not _is_person(v) for v in value):
-            lines.extend(_table(key, value))
+            lines.extend(_table(key, value, data))
         elif isinstance(value, Mapping) and not _is_person(value):
             lines.append(f"{key}:")
             lines.extend("  " + line for line in render(value).splitlines())
@@ -63,15 +67,31 @@ def render(data: Any) -> str:
     return "\n".join(lines) if lines else "(nothing)"
 
 
-def _table(key: str, rows: list[Any]) -> list[str]:
+def _table(key: str, rows: list[Any], around: Mapping[str, Any]) -> list[str]:
     columns: list[str] = []
     for row in rows:
         for column, value in row.items():
             if column not in columns and not _empty(value) and value is not False and not _LIST_SKIP.search(column):
                 columns.append(column)
-    out = [f"{key} ({len(rows)}), tab-separated: {SEP.join(columns)}"]
+    same: list[str] = []  # "column=value" said once: the value every row has
+    if len(rows) > 1:
+        for column in list(columns):
+            if column == "id":
+                continue
+            values = {_cell(row.get(column)) for row in rows}
+            if len(values) == 1:
+                columns.remove(column)
+                if around.get(column) != rows[0].get(column):  # not already a line of the result
+                    same.append(f"{column}={values.pop()}")
+    each = f", each with {', '.join(same)}" if same else ""
+    out = [f"{key} ({len(rows)}){each}, tab-separated: {SEP.join(columns)}"]
     for row in rows:
-        out.append(SEP.join(_cell(row.get(column)) for column in columns))
+        cells: list[str] = []
+        for column in columns:
+            cell = _cell(row.get(column))
+            earlier = next((c for c, v in zip(columns, cells) if v == cell), None) if len(cell) >= SAME_MIN_CHARS else None
+            cells.append(f"={earlier}" if earlier else cell)  # a UPN that is the email: "=email"
+        out.append(SEP.join(cells))
     return out
 
 
@@ -79,9 +99,17 @@ def _cell(value: Any) -> str:
     if value is False:
         return ""  # a column is listed only when some row says yes
     if isinstance(value, str) and (match := _DATETIME.match(value)):
-        date, hours, minutes, seconds, offset = match.groups()
-        return f"{date} {hours}:{minutes}{'' if seconds == '00' else ':' + seconds}{offset}"
+        date, hours, minutes, _seconds, offset = match.groups()
+        return f"{date} {hours}:{minutes}{offset}"
+    if isinstance(value, list) and value and all(_is_small_record(v) for v in value):
+        return _inline([" ".join(_inline(v, limit=None) for v in item.values() if not _empty(v)) for item in value], limit=CELL_CHARS)
     return _inline(value, limit=CELL_CHARS)
+
+
+def _is_small_record(value: Any) -> bool:
+    """A record of two or three plain values ({type, number}): its values say it in a cell."""
+    return (isinstance(value, Mapping) and not _is_person(value) and 1 < len(value) <= 3
+            and all(v is None or isinstance(v, (str, int, float)) for v in value.values()))
 
 
 def _is_person(value: Mapping[str, Any]) -> bool:

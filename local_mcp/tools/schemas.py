@@ -7,7 +7,7 @@ or returns (pydantic still validates the arguments, and the results, against the
 
 - input schemas: no `title` (pydantic derives it from the name: "Event Id", "get_eventArguments"),
   no `default: null`, and an optional `X | None` parameter is published as `X`: leaving it out
-  is how to say "none" (null is still accepted);
+  is how to say "none" (null is still accepted); with writes off, no parameter marked WRITES_ONLY;
 - output schemas, trimmed to what a client checks a result against: the result's top-level
   fields with their JSON types, and which of them are always present. Nested records, field
   descriptions and titles are left out (their shape is the tool's text and structured content;
@@ -26,10 +26,17 @@ from mcp.server.mcpserver import MCPServer
 _NULL = {"type": "null"}
 
 
-def compact_listing(server: MCPServer[Any]) -> None:
+# Marks a parameter that matters only when writes are allowed (graph_request's `method`, `body`):
+# `Field(json_schema_extra=WRITES_ONLY)`. Read-only, it is not published (still accepted, and refused
+# with the tool's own message if it asks for a write).
+WRITES_ONLY_KEY = "x-local-mcp-writes-only"
+WRITES_ONLY: dict[str, Any] = {WRITES_ONLY_KEY: True}
+
+
+def compact_listing(server: MCPServer[Any], *, allow_writes: bool) -> None:
     """Rewrite every registered tool's published input schema, output schema and annotations."""
     for tool in server._tool_manager.list_tools():
-        tool.parameters = compact_input(tool.parameters)
+        tool.parameters = compact_input(tool.parameters, allow_writes=allow_writes)
         full = tool.fn_metadata.output_schema
         if full is not None:
             tool.__dict__["output_schema"] = trim_output(full)  # Tool.output_schema is a cached_property
@@ -50,29 +57,40 @@ def output_schema_of(tool: Any) -> dict[str, Any] | None:
     return schema if isinstance(schema, dict) else None
 
 
-def compact_input(schema: dict[str, Any]) -> dict[str, Any]:
-    """An arguments schema without titles, null defaults and `| None` on optional parameters."""
+def compact_input(schema: dict[str, Any], *, allow_writes: bool = True) -> dict[str, Any]:
+    """An arguments schema without titles, null defaults, `| None` on optional parameters and, read-only,
+    the parameters marked WRITES_ONLY."""
     out = _strip(schema)
     required = set(out.get("required") or ())
     properties = out.get("properties")
     if isinstance(properties, dict):
-        out["properties"] = {
-            name: prop if name in required else _without_null(prop) for name, prop in properties.items()
-        }
+        kept: dict[str, Any] = {}
+        for name, prop in properties.items():
+            writes_only = isinstance(prop, dict) and prop.pop(WRITES_ONLY_KEY, False)
+            if writes_only and not allow_writes and name not in required:
+                continue
+            kept[name] = prop if name in required else _without_null(prop)
+        out["properties"] = kept
     return out
 
 
 def trim_output(schema: dict[str, Any]) -> dict[str, Any]:
-    """An object with the top-level fields that every result holds (`required`), and nothing more.
+    """An object with the top-level fields that every result holds with a value (`required`), and nothing more.
 
     Every result of the tool satisfies it, and a client that checks results against it (the
     TypeScript SDK does) learns which fields are always there; field types and nested records
     are in pydantic's full schema (`output_schema_of`) and in the tool's text.
     """
     properties = schema.get("properties")
-    names = set(properties) if isinstance(properties, dict) else set()
-    required = [name for name in schema.get("required") or () if name in names]
+    properties = properties if isinstance(properties, dict) else {}
+    required = [name for name in schema.get("required") or () if name in properties and not _nullable(properties[name])]
     return {"type": "object", "required": required} if required else {"type": "object"}
+
+
+def _nullable(prop: Any) -> bool:
+    """Whether a field's schema lets it be null (such a field says little by being present)."""
+    options = prop.get("anyOf") if isinstance(prop, dict) else None
+    return isinstance(options, list) and _NULL in options
 
 
 def _json_types(prop: Any, defs: dict[str, Any]) -> str | list[str]:

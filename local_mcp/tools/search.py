@@ -138,8 +138,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         title="Search Microsoft 365",
         description=(
             "Search the signed-in user's Microsoft 365 with Microsoft Search, one kind at a time: email messages "
-            "(entity_type=message), calendar events (event) or OneDrive/SharePoint files (driveItem); returns "
-            "summarised hits and a cursor for more."
+            "(entity_type=message), calendar events (event) or OneDrive/SharePoint files (driveItem)."
         ),
         area="search",
         scopes=tuple(s for scopes in SCOPES.values() for s in scopes),

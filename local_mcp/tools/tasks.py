@@ -161,7 +161,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         settings,
         name="list_task_lists",
         title="List To Do task lists",
-        description="List your Microsoft To Do task lists (name, id, which is the default Tasks list, shared or not); returns a cursor for more.",
+        description="List your Microsoft To Do task lists (name, id, which is the default Tasks list, shared or not).",
         area="tasks",
         scopes=TASKS_READ,
     )

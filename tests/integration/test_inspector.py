@@ -55,3 +55,15 @@ def test_inspector_lists_tools_and_calls_whoami(inspector, emulator, tmp_path):
     assert called["isError"] is False
     assert called["structuredContent"]["greeting"] == f"Hello, {USER.name} ({USER.email})"
     assert emulator.counts["authorize"] == 1
+
+
+@pytest.mark.parametrize("writes", ["0", "1"], ids=["read-only", "writes"])
+def test_inspector_strict_finds_no_schema_problem(inspector, emulator, tmp_path, writes):
+    # --strict reports every tool-schema portability problem (type arrays, empty schemas, ...) on stderr.
+    env = {**base_env(emulator, tmp_path), "LOCAL_MCP_ALLOW_WRITES": writes}
+    flags = [flag for key, value in env.items() if key.startswith(("LOCAL_MCP_", "PYTHONPATH", "HOME")) for flag in ("-e", f"{key}={value}")]
+    command = [inspector, "--cli", "--strict", "--connect-timeout", "120000", *flags, "--method", "tools/list", sys.executable, "-m", "local_mcp"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=180, env={**os.environ, "HOME": env["HOME"]})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Warning" not in done.stderr and "Error" not in done.stderr, done.stderr[-3000:]
+    assert {tool["name"] for tool in json.loads(done.stdout)["tools"]} >= {"whoami", "graph_request"}

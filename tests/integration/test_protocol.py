@@ -12,16 +12,21 @@ from tests.integration.conftest import ServerSetup
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.parametrize("mode", ["auto", "legacy"])  # 2026-07-28 discovery, and the initialize handshake
-async def test_capabilities_logging_and_unknown_tools(setup: ServerSetup, mode: str):
+# 2026-07-28 discovery (logs only for a client that opts in per request) and the initialize
+# handshake (logs unless logging/setLevel raised the level above them).
+LOG_CASES = [("auto", "info", True), ("auto", None, False), ("legacy", "warning", False), ("legacy", None, True)]
+
+
+@pytest.mark.parametrize(("mode", "level", "hears"), LOG_CASES, ids=[f"{m}-{lv}" for m, lv, _ in LOG_CASES])
+async def test_capabilities_logging_and_unknown_tools(setup: ServerSetup, mode: str, level: str | None, hears: bool):
     messages: list[Any] = []
 
     async def on_log(params: Any) -> None:
         messages.append(params)
 
     options: dict[str, Any] = {"logging_callback": on_log}
-    if mode == "auto":
-        options["log_level"] = "info"  # the 2026-07-28 per-request opt-in
+    if mode == "auto" and level:
+        options["log_level"] = level  # the 2026-07-28 per-request opt-in
     async with setup.client(mode=mode, client_options=options) as client:
         caps = client.server_capabilities
         assert caps.tools is not None and not caps.tools.list_changed
@@ -29,7 +34,8 @@ async def test_capabilities_logging_and_unknown_tools(setup: ServerSetup, mode: 
         assert caps.prompts is None or not caps.prompts.list_changed
         if mode == "legacy":
             assert caps.logging is not None  # it sends notifications/message during sign-in
-            await client.set_logging_level("warning")
+            if level:
+                await client.set_logging_level(level)
         with pytest.raises(MCPError) as unknown:
             await client.call_tool("no_such_tool", {})
         assert unknown.value.code == -32602 and "no_such_tool" in unknown.value.message
@@ -39,10 +45,10 @@ async def test_capabilities_logging_and_unknown_tools(setup: ServerSetup, mode: 
         result = await client.call_tool("whoami", {})  # a browser sign-in, with its progress messages
         assert not result.is_error
     sign_in_logs = [m for m in messages if getattr(m, "logger", None) == "local-mcp.sign-in"]
-    if mode == "legacy":
-        assert sign_in_logs == []  # below the level the client set
+    if hears:
+        assert sign_in_logs and all(m.level == "info" for m in sign_in_logs), messages
     else:
-        assert sign_in_logs, "a 2026-07-28 client that opts in hears about the sign-in"
+        assert sign_in_logs == []  # below the level the client set, or a 2026-07-28 client that did not opt in
 
 
 def test_a_request_whose_id_is_not_a_string_or_integer_gets_an_invalid_request_error(setup: ServerSetup):

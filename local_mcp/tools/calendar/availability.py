@@ -87,8 +87,8 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         title="Find free time",
         description=(
             "Find times when you and the given people are all free for a meeting of the given length, within "
-            "everybody's working hours (each person's own days, hours and time zone, from Outlook; day_start / "
-            "day_end override them for everybody) of a window (default the next 7 days); times in your time zone."
+            "everybody's own working hours (from Outlook, or day_start / day_end for all) in a window (default "
+            "the next 7 days); times in your time zone."
         ),
         area="calendar",
         scopes=CALENDARS_READ,
@@ -98,10 +98,10 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         attendees: Annotated[list[str] | None, Field(description="email addresses of the other people (up to 19); default: only you")] = None,
         duration_minutes: Annotated[int, Field(ge=5, le=1440, description="meeting length in minutes (default 30)")] = 30,
         start: Annotated[str | None, Field(description="window start, ISO 8601 (without an offset: your time zone); default now")] = None,
-        end: Annotated[str | None, Field(description="window end, ISO 8601 (without an offset: your time zone); default 7 days after start (at most 31 days)")] = None,
-        day_start: Annotated[str | None, Field(description="start of working hours for everybody, HH:MM in your time zone; default: each person's own")] = None,
-        day_end: Annotated[str | None, Field(description="end of working hours for everybody, HH:MM in your time zone; default: each person's own")] = None,
-        include_weekends: Annotated[bool | None, Field(description="true: also Saturdays and Sundays; false: Monday to Friday only; default: each person's working days")] = None,
+        end: Annotated[str | None, Field(description="window end, ISO 8601 (without an offset: your time zone); default 7 days after start, at most 31")] = None,
+        day_start: Annotated[str | None, Field(description="working day start for all, HH:MM, your time zone; default: each person's own")] = None,
+        day_end: Annotated[str | None, Field(description="working day end for all, HH:MM, your time zone; default: each person's own")] = None,
+        include_weekends: Annotated[bool | None, Field(description="true: also weekends; false: Monday to Friday; default: each person's working days")] = None,
         limit: Annotated[int, Field(json_schema_extra=LIMIT_BOUNDS, description=f"most slots to return (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})")] = DEFAULT_LIMIT,
     ) -> FreeTime | InputRequiredResult:
         state = state_of(ctx)

@@ -33,9 +33,8 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         name="list_events",
         title="List calendar events",
         description=(
-            "List calendar events (meetings and appointments, recurring ones expanded) that overlap a time window, "
-            "earliest first; default window: now to 7 days ahead; times carry the offset of your time zone, "
-            "which the result names (dates and times without an offset are read in it); one calendar (calendar_id) "
+            "List calendar events (meetings and appointments, recurring ones expanded) in a time window (default: "
+            "the next 7 days), earliest first, in your time zone (named in the result); one calendar (calendar_id) "
             "or a calendar shared with you (mailbox)."
         ),
         area="calendar",

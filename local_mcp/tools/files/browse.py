@@ -36,7 +36,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         title="List OneDrive files",
         description=(
             "List the files and folders in a OneDrive folder (by path such as Documents/Policies, or by id; default: "
-            "the root) with name, id, size, last modified date, kind and web link; returns a cursor for more."
+            "the root) with name, id, size, last modified date, kind and web link."
         ),
         area="files",
         scopes=FILES_READ,
@@ -73,7 +73,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         title="Search OneDrive",
         description=(
             "Search the signed-in user's OneDrive for files and folders whose name or content matches the words "
-            "given; returns matches with id, size, date, web link and, when it can be found, the path, and a cursor for more."
+            "given, with id, size, date, web link and, when known, the path."
         ),
         area="files",
         scopes=FILES_READ,

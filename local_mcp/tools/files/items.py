@@ -23,7 +23,7 @@ FILES_READ_ALL = ("Files.Read.All",)
 ITEM_FIELDS = "id,name,size,lastModifiedDateTime,webUrl,folder,file,parentReference"
 DETAIL_FIELDS = ITEM_FIELDS + ",createdDateTime,lastModifiedBy"
 
-DRIVE_ID_FIELD = Field(description="the drive's id, from a `search` hit (a file in SharePoint or someone else's OneDrive); with `item_id`")
+DRIVE_ID_FIELD = Field(description="with `item_id`: the drive of a `search` hit (SharePoint, others' OneDrive)")
 
 # Characters OneDrive refuses in names (plus control characters).
 _BAD_NAME_CHARS = re.compile(r'[\x00-\x1f"*:<>?|\\]')

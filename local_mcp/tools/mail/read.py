@@ -61,7 +61,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         title="List mail",
         description=(
             "List email messages, newest first, optionally only unread, from one sender, since a date, or in one "
-            "folder (inbox, sentitems, drafts, archive, or a folder id); returns summaries and a cursor for more."
+            "folder (inbox, sentitems, drafts, archive, or a folder id)."
         ),
         area="mail",
         scopes=MAIL_READ,
@@ -70,7 +70,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
     async def list_messages(
         ctx: Context,
         folder: Annotated[
-            str | None, Field(description="well-known folder name (inbox, sentitems, drafts, archive, deleteditems) or a folder id; default: all mail (Teams chats left out)")
+            str | None, Field(description="inbox, sentitems, drafts, archive, deleteditems or a folder id; default: all mail but Teams chats")
         ] = None,
         unread_only: Annotated[bool, Field(description="only unread messages")] = False,
         sender: Annotated[str | None, Field(description="only messages from this email address")] = None,
@@ -103,7 +103,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         title="Search mail",
         description=(
             "Search email by free text (words in the subject, body or sender, or Outlook search terms such as "
-            "from:megan subject:budget), optionally in one folder; returns summaries and a cursor for more."
+            "from:megan subject:budget), optionally in one folder."
         ),
         area="mail",
         scopes=MAIL_READ,

@@ -104,7 +104,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         settings,
         name="list_chats",
         title="List Teams chats",
-        description="List your Microsoft Teams chats (one-on-one, group, meeting), most recent first, with members and the latest message; returns a cursor for more.",
+        description="List your Microsoft Teams chats (one-on-one, group, meeting), most recent first, with members and the latest message.",
         area="teams",
         scopes=CHAT_READ,
     )
@@ -131,7 +131,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         settings,
         name="list_chat_messages",
         title="Read a Teams chat",
-        description="Read the messages of a Microsoft Teams chat (id from list_chats), newest first, as plain text with mentions as @Name; returns a cursor for older ones.",
+        description="Read the messages of a Microsoft Teams chat (id from list_chats), newest first, as plain text with mentions as @Name.",
         area="teams",
         scopes=CHAT_READ,
     )
