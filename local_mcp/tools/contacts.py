@@ -138,7 +138,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         title="Search Outlook contacts",
         description=(
             "Search your own Outlook contacts (your address book, not the company directory: use search_people for colleagues) "
-            "by name, company or email address; returns each contact's id, name, email addresses, company and phones."
+            "by name, company or email address: id, name, email addresses, company and phones."
         ),
         area="contacts",
         scopes=CONTACTS_READ,

@@ -189,7 +189,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         title="Look up a colleague",
         description=(
             "Look up a colleague in the organisation's directory by id, user principal name or email: name, email, "
-            "job title, department, office and phones (full_profile=false: name and email only, with less permission)."
+            "job title, department, office and phones."
         ),
         area="people",
         scopes=USER_READ_ALL,

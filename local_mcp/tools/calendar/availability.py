@@ -11,7 +11,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import InputRequiredResult
 from pydantic import Field
 
-from .._common import DEFAULT_LIMIT, LIMIT_BOUNDS, MAX_LIMIT, clamp_limit, email_addresses, graph_tool
+from .._common import DEFAULT_LIMIT, LIMIT_BOUNDS, clamp_limit, email_addresses, graph_tool
 from .._runtime import run_tool, state_of
 from ..free_time import DEFAULT_END, DEFAULT_START, EVERY_DAY, WEEKDAYS, common_hours, free_within, with_days
 from ..personal import refuse_for_personal_account
@@ -96,13 +96,13 @@ def register(server: MCPServer[Any], settings: Any) -> None:
     async def find_free_time(
         ctx: Context,
         attendees: Annotated[list[str] | None, Field(description="email addresses of the other people (up to 19); default: only you")] = None,
-        duration_minutes: Annotated[int, Field(ge=5, le=1440, description="meeting length in minutes (default 30)")] = 30,
-        start: Annotated[str | None, Field(description="window start, ISO 8601 (without an offset: your time zone); default now")] = None,
-        end: Annotated[str | None, Field(description="window end, ISO 8601 (without an offset: your time zone); default 7 days after start, at most 31")] = None,
+        duration_minutes: Annotated[int, Field(ge=5, le=1440, description="meeting length in minutes")] = 30,
+        start: Annotated[str | None, Field(description="window start, ISO 8601 (no offset: your time zone); default now")] = None,
+        end: Annotated[str | None, Field(description="window end, likewise; default 7 days after start, at most 31")] = None,
         day_start: Annotated[str | None, Field(description="working day start for all, HH:MM, your time zone; default: each person's own")] = None,
         day_end: Annotated[str | None, Field(description="working day end for all, HH:MM, your time zone; default: each person's own")] = None,
         include_weekends: Annotated[bool | None, Field(description="true: also weekends; false: Monday to Friday; default: each person's working days")] = None,
-        limit: Annotated[int, Field(json_schema_extra=LIMIT_BOUNDS, description=f"most slots to return (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})")] = DEFAULT_LIMIT,
+        limit: Annotated[int, Field(json_schema_extra=LIMIT_BOUNDS, description="most slots to return")] = DEFAULT_LIMIT,
     ) -> FreeTime | InputRequiredResult:
         state = state_of(ctx)
         others = email_addresses(attendees, field="attendees")

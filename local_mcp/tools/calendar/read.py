@@ -45,7 +45,7 @@ def register(server: MCPServer[Any], settings: Any) -> None:
         ctx: Context,
         start: Annotated[str | None, Field(description="window start, ISO 8601 (e.g. 2026-03-02 or 2026-03-02T09:00:00+01:00; "
                                                       "without an offset: your time zone); default now")] = None,
-        end: Annotated[str | None, Field(description="window end, ISO 8601 (without an offset: your time zone); default 7 days after start")] = None,
+        end: Annotated[str | None, Field(description="window end, likewise; default 7 days after start")] = None,
         limit: Annotated[int, LIMIT_FIELD] = DEFAULT_LIMIT,
         cursor: Annotated[str | None, CURSOR_FIELD] = None,
         calendar_id: Annotated[str | None, Field(description="one calendar's `id` from list_calendars; default: the main calendar")] = None,
