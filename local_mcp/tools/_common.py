@@ -8,13 +8,11 @@ annotations, and leaves write tools unlisted unless LOCAL_MCP_ALLOW_WRITES=1.
 from __future__ import annotations
 
 import base64
-import html
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote
@@ -30,7 +28,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
-MAX_TEXT_CHARS = 8000
 MAX_ID_CHARS = 1024  # Graph ids are a few hundred characters at most
 
 
@@ -186,81 +183,6 @@ async def fetch_page(
     next_link = body.get("@odata.nextLink")
     link = next_link if isinstance(next_link, str) else None
     return items, PageInfo(has_more=bool(link), cursor=encode_cursor(link, graph.settings.graph_url, binding))
-
-
-# ----- text --------------------------------------------------------------------------------------
-
-
-def truncate(text: str | None, max_chars: int = MAX_TEXT_CHARS) -> tuple[str, bool]:
-    """Text for a model to read: cut at `max_chars` (on a word boundary when possible)."""
-    text = text or ""
-    if len(text) <= max_chars:
-        return text, False
-    cut = text[:max_chars]
-    space = cut.rfind(" ", max_chars - 200)
-    return (cut[:space] if space > 0 else cut).rstrip() + " …", True
-
-
-class _TextExtractor(HTMLParser):
-    _BLOCKS = {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "blockquote", "hr"}
-    _SKIP = {"script", "style", "head", "title"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skipping = 0
-        self._href: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIP:
-            self._skipping += 1
-        elif tag in self._BLOCKS:
-            self.parts.append("\n")
-            if tag == "li":
-                self.parts.append("- ")
-        elif tag == "a":
-            self._href = dict(attrs).get("href")
-        elif tag in ("td", "th"):
-            self.parts.append(" | ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP and self._skipping:
-            self._skipping -= 1
-        elif tag in self._BLOCKS:
-            self.parts.append("\n")
-        elif tag == "a":
-            if self._href and self._href.startswith(("http://", "https://", "mailto:")):
-                self.parts.append(f" ({self._href})")
-            self._href = None
-
-    def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.parts.append(data)
-
-
-def body_text(body: Any) -> tuple[str, bool]:
-    """Graph's itemBody ({contentType, content}) as plain text for a model, and whether it was cut."""
-    body = body if isinstance(body, Mapping) else {}
-    content = str(body.get("content") or "")
-    text = html_to_text(content) if str(body.get("contentType") or "").lower() == "html" else content.strip()
-    return truncate(text)
-
-
-def html_to_text(markup: str | None) -> str:
-    """Readable plain text from an HTML mail body: blocks become lines, links keep their target."""
-    if not markup:
-        return ""
-    parser = _TextExtractor()
-    try:
-        parser.feed(markup)
-        parser.close()
-        text = "".join(parser.parts)
-    except Exception:  # malformed markup: strip tags crudely rather than fail the tool
-        text = html.unescape(re.sub(r"<[^>]+>", " ", markup))
-    text = text.replace("\xa0", " ")
-    text = re.sub(r"[ \t\r\f\v]+", " ", text)
-    text = re.sub(r" *\n *", "\n", text)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 # ----- dates -------------------------------------------------------------------------------------

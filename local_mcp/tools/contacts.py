@@ -31,9 +31,9 @@ from ._common import (
     graph_tool,
     odata_quote,
     path_id,
-    truncate,
 )
 from ._runtime import run_tool, state_of
+from .plain_text import truncate
 
 CONTACTS_READ = ("Contacts.Read",)
 

@@ -30,7 +30,6 @@ from ._common import (
     LIMIT_FIELD,
     ConfirmOnce,
     PageInfo,
-    body_text,
     clamp_limit,
     fetch_page,
     graph_tool,
@@ -38,6 +37,7 @@ from ._common import (
     path_id,
 )
 from ._runtime import run_tool, state_of
+from .plain_text import body_text
 
 TASKS_READ = ("Tasks.Read",)
 TASKS_READ_WRITE = ("Tasks.ReadWrite",)

@@ -15,7 +15,8 @@ from typing import Any, Literal
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from .._common import PageInfo, body_text, iso_utc, parse_when
+from .._common import PageInfo, iso_utc, parse_when
+from ..plain_text import body_text
 from ..mail.models import Address, address
 from ..timezones import UserZone
 

@@ -14,7 +14,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import InputRequiredResult, ResourceLink
 from pydantic import BaseModel, Field
 
-from .._common import graph_tool, html_to_text, iso_utc
+from .._common import graph_tool, iso_utc
+from ..plain_text import html_to_text
 from .._download import DOWNLOAD_URL, TooLarge, open_item_content, read_capped, save_stream, saved_file_link
 from .._runtime import run_tool, state_of
 from ..local_files import looks_secret, secret_note

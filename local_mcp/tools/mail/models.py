@@ -6,7 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from .._common import PageInfo, body_text, iso_utc
+from .._common import PageInfo, iso_utc
+from ..plain_text import body_text
 
 MAIL_READ = ("Mail.Read",)
 MAIL_SEND = ("Mail.Send",)

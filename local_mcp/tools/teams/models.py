@@ -18,7 +18,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from .. import cursors
-from .._common import PageInfo, html_to_text, iso_utc, truncate
+from .._common import PageInfo, iso_utc
+from ..plain_text import html_to_text, truncate
 
 CHAT_READ = ("Chat.Read",)
 CHAT_SEND = ("ChatMessage.Send",)
