@@ -50,6 +50,22 @@ async def test_every_published_schema_is_compact_and_valid(settings):
             assert {"type": "null"} not in tool.input_schema["properties"][name].get("anyOf", []), (tool.name, name)
 
 
+async def test_every_cursor_publishes_its_maximum_length_and_a_longer_one_gets_our_message(make_provider, settings, graph):
+    from local_mcp.tools.cursors import MAX_CURSOR_CHARS
+
+    tools = await _listed(settings.with_changes(allow_writes=True))
+    with_cursor = [t for t in tools if "cursor" in t.input_schema.get("properties", {})]
+    assert len(with_cursor) >= 17
+    for tool in with_cursor:
+        assert tool.input_schema["properties"]["cursor"] == {
+            "type": "string", "description": "`page.cursor`", "maxLength": MAX_CURSOR_CHARS}, tool.name
+    async with Client(tool_server(make_provider, settings, graph)) as client:
+        result = await client.call_tool("list_messages", {"cursor": "A" * (MAX_CURSOR_CHARS + 1)})
+    assert result.is_error and f"longer than {MAX_CURSOR_CHARS} characters" in text_of(result), text_of(result)
+    assert "validation error" not in text_of(result).lower()
+    assert not graph.sent("GET", "/me/messages")
+
+
 async def test_read_only_tools_publish_only_the_hints_that_apply(settings):
     tools = await _listed(settings.with_changes(allow_writes=True))
     for tool in tools:
@@ -84,6 +100,19 @@ def test_compact_input_keeps_what_matters():
         },
         "required": ["title", "must"],
     }
+
+
+def test_quick_output_schemas_equal_the_trimmed_pydantic_ones_for_every_tool(settings):
+    from mcp.server.mcpserver.utilities.func_metadata import func_metadata
+
+    server = create_server(settings.with_changes(allow_writes=True))
+    quick = 0
+    for tool in server._tool_manager.list_tools():
+        derived = func_metadata(tool.fn, skip_names=[tool.context_kwarg] if tool.context_kwarg else []).output_schema
+        assert derived is not None, tool.name
+        assert tool.output_schema == trim_output(derived), tool.name  # what the SDK would have published, trimmed
+        quick += "properties" not in (tool.fn_metadata.output_schema or {})
+    assert quick >= 30  # the quick path (publish_output) is the one taken
 
 
 def test_trim_output_names_the_fields_every_result_holds():

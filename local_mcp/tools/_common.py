@@ -89,7 +89,9 @@ def graph_tool(
             return fn  # LOCAL_MCP_TOOLSETS leaves this area out
         from .render import compact_text
 
-        server.add_tool(
+        add_tool(
+            server,
+            fn,
             compact_text(fn, finder=ID_FINDERS.get(area), name=name),  # text content: a compact rendering, not the JSON again
             name=name,
             title=title,
@@ -106,6 +108,30 @@ def graph_tool(
     return decorator
 
 
+def local_tool(server: MCPServer[Any], *, name: str, title: str, description: str, annotations: ToolAnnotations) -> Callable[[F], F]:
+    """Register a tool that manages this computer's sign-in (account tools): always listed, no Graph scopes."""
+
+    def decorator(fn: F) -> F:
+        add_tool(server, fn, fn, name=name, title=title, description=description, annotations=annotations)
+        return fn
+
+    return decorator
+
+
+def add_tool(server: MCPServer[Any], declared: Callable[..., Any], fn: Callable[..., Any], *, name: str, **options: Any) -> None:
+    """`server.add_tool(fn)`, publishing the output schema from the model `declared` returns (schemas.publish_output).
+
+    pydantic's full JSON Schema of a result model is only trimmed away later, and deriving it for
+    every tool was a third of the start-up before `initialize` could be answered.
+    """
+    from .schemas import publish_output, result_model
+
+    model = result_model(declared)
+    server.add_tool(fn, name=name, structured_output=False if model is not None else None, **options)
+    if model is not None:
+        publish_output(server._tool_manager.get_tool(name), model)
+
+
 # ----- paging ------------------------------------------------------------------------------------
 
 
@@ -119,7 +145,8 @@ LIMIT_BOUNDS: dict[str, Any] = {"minimum": 1, "maximum": MAX_LIMIT}
 # Short on purpose: 17 list tools repeat them in tools/list. `limit` says it all with its default and
 # bounds; the text of a page ends with "more: pass cursor=…" when there is more (render.py).
 LIMIT_FIELD = Field(json_schema_extra=LIMIT_BOUNDS)
-CURSOR_FIELD = Field(description="`page.cursor`")
+# maxLength is published like limit's bounds; cursors.open_cursor enforces it with our own message.
+CURSOR_FIELD = Field(description="`page.cursor`", json_schema_extra={"maxLength": cursors.MAX_CURSOR_CHARS})
 
 
 def clamp_limit(limit: int | None, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:

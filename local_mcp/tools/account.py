@@ -10,7 +10,7 @@ from mcp_types import InputRequiredResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from ..errors import AuthError
-from ._common import graph_tool
+from ._common import graph_tool, local_tool
 from ._runtime import run_tool, state_of
 
 USER_READ = ("User.Read",)
@@ -111,7 +111,8 @@ def register(server: MCPServer, settings: Any) -> None:
 
         return await run_tool(ctx, body, consent_scopes=USER_READ)
 
-    @server.tool(
+    @local_tool(
+        server,
         name="sign_in",
         title="Sign in",
         description=(
@@ -153,7 +154,8 @@ def register(server: MCPServer, settings: Any) -> None:
 
         return await run_tool(ctx, body)
 
-    @server.tool(
+    @local_tool(
+        server,
         name="sign_out",
         title="Sign out",
         description=(
@@ -179,7 +181,8 @@ def register(server: MCPServer, settings: Any) -> None:
 
         return await run_tool(ctx, body)
 
-    @server.tool(
+    @local_tool(
+        server,
         name="auth_status",
         title="Sign-in status",
         description="Show who is signed in, the authority, the sign-in mode, where the token cache is and whether it is encrypted, and the scopes granted so far (never a token).",
@@ -223,7 +226,8 @@ def register(server: MCPServer, settings: Any) -> None:
             granted_scopes=summary.granted_scopes.get(resource, []),
         )
 
-    @server.tool(
+    @local_tool(
+        server,
         name="list_accounts",
         title="List accounts",
         description="List the Microsoft accounts signed in on this computer, which one is active, and each one's tenant and kind (work or personal). No network call.",
@@ -242,7 +246,8 @@ def register(server: MCPServer, settings: Any) -> None:
 
         return await run_tool(ctx, body)
 
-    @server.tool(
+    @local_tool(
+        server,
         name="switch_account",
         title="Switch account",
         description="Make another signed-in account (username or home account id, see list_accounts) the active one for the next calls, without signing in again.",
