@@ -1,6 +1,6 @@
 """Bytes of `tools/list` from the real `local-mcp` process, per tool set, and what they are made of.
 
-    python benchmarks/tools_list_bytes.py [--toolsets mail,calendar] [--allow-writes] [--per-tool]
+    python benchmarks/tools_list_bytes.py [--toolsets mail,calendar] [--allow-writes] [--tool-icons] [--per-tool]
 
 Needs no sign-in and no emulator: it spawns `python -m local_mcp` over stdio (a fresh HOME),
 sends `initialize` and `tools/list`, and counts the bytes of the answer's line as it came off
@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench import StdioServer  # noqa: E402  (next to this script)
 
 
-def measure(toolsets: str | None, allow_writes: bool) -> tuple[int, list[dict]]:
+def measure(toolsets: str | None, allow_writes: bool, tool_icons: bool = False) -> tuple[int, list[dict]]:
     with tempfile.TemporaryDirectory() as home:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, "PYTHONPATH": str(ROOT),
                "LOCAL_MCP_LOG_LEVEL": "ERROR", "LOCAL_MCP_PRELOAD": "0"}
@@ -30,6 +30,8 @@ def measure(toolsets: str | None, allow_writes: bool) -> tuple[int, list[dict]]:
             env["LOCAL_MCP_TOOLSETS"] = toolsets
         if allow_writes:
             env["LOCAL_MCP_ALLOW_WRITES"] = "1"
+        if tool_icons:
+            env["LOCAL_MCP_TOOL_ICONS"] = "1"
         server = StdioServer([sys.executable, "-m", "local_mcp"], env)
         try:
             server.initialize()
@@ -43,9 +45,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--toolsets", help="LOCAL_MCP_TOOLSETS for the run (default: all areas)")
     parser.add_argument("--allow-writes", action="store_true", help="list the write tools too")
+    parser.add_argument("--tool-icons", action="store_true", help="with LOCAL_MCP_TOOL_ICONS=1")
     parser.add_argument("--per-tool", action="store_true", help="one line per tool, biggest first")
     args = parser.parse_args()
-    total, tools = measure(args.toolsets, args.allow_writes)
+    total, tools = measure(args.toolsets, args.allow_writes, args.tool_icons)
     parts: dict[str, int] = {}
     for tool in tools:
         for key, value in tool.items():

@@ -143,6 +143,13 @@ SETTINGS += (
         is_bool=True,
         flag_value=False,
     ),
+    Setting(
+        "tool_icons",
+        "LOCAL_MCP_TOOL_ICONS",
+        "--tool-icons",
+        "give every tool its area's icon (MCP icons, for clients that draw them; ~10 KB more in tools/list)",
+        is_bool=True,
+    ),
 )
 CONFIRM_MODES: tuple[str, ...] = ("elicit", "model")
 
@@ -174,6 +181,7 @@ class Settings:
     upload_dirs: tuple[Path, ...] = ()  # (): the download folder only
     toolsets: tuple[str, ...] = TOOLSETS  # the areas whose tools are listed (account always)
     preload: bool = True  # load the Graph/MSAL stack in the background after initialize (preload.py)
+    tool_icons: bool = False  # an icon per tool area in tools/list (tools/icons.py); off: the 24 KB budget
     # Remote mode (see remote/settings.py); secrets never appear in a repr.
     transport: str = "stdio"
     host: str = "127.0.0.1"

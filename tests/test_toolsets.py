@@ -54,3 +54,29 @@ async def test_the_order_is_stable(settings):
     areas = [DECLARED[t.name].area if t.name in DECLARED else "account" for t in first]
     blocks = [a for i, a in enumerate(areas) if i == 0 or areas[i - 1] != a]
     assert blocks[0] == "account" and len(blocks) == len(set(blocks)), blocks
+
+
+async def test_tool_icons_give_every_tool_its_area_icon_a_plain_svg(settings):
+    import base64
+    from xml.etree import ElementTree
+
+    from local_mcp.tools.icons import AREAS
+
+    assert all(not t.icons for t in await _tools(settings.with_changes(allow_writes=True)))  # off by default
+    assert Settings.load({"LOCAL_MCP_TOOL_ICONS": "1"}).tool_icons
+    tools = await _tools(settings.with_changes(allow_writes=True, tool_icons=True))
+    by_area: dict[str, set[str]] = {}
+    svg_ns = "{http://www.w3.org/2000/svg}"
+    for tool in tools:
+        area = DECLARED[tool.name].area if tool.name in DECLARED else "account"
+        assert tool.icons and len(tool.icons) == 1, tool.name
+        icon = tool.icons[0]
+        assert icon.mime_type == "image/svg+xml" and icon.sizes == ["any"], tool.name
+        assert icon.src.startswith("data:image/svg+xml;base64,"), tool.name
+        svg = ElementTree.fromstring(base64.b64decode(icon.src.split(",", 1)[1], validate=True))
+        assert svg.tag == f"{svg_ns}svg" and [child.tag for child in svg] == [f"{svg_ns}path"], tool.name
+        assert {"href", "{http://www.w3.org/1999/xlink}href"}.isdisjoint(svg.attrib), tool.name  # no external reference
+        by_area.setdefault(area, set()).add(icon.src)
+    assert set(by_area) <= set(AREAS) and len(by_area) >= 9
+    assert all(len(srcs) == 1 for srcs in by_area.values())  # one icon per area
+    assert len({next(iter(srcs)) for srcs in by_area.values()}) == len(by_area)  # and each area its own

@@ -96,6 +96,7 @@ def graph_tool(
             name=name,
             title=title,
             description=description,
+            icons=_icons(settings, area),
             annotations=ToolAnnotations(
                 read_only_hint=read_only_hint,
                 destructive_hint=destructive if not read_only_hint else False,
@@ -108,14 +109,26 @@ def graph_tool(
     return decorator
 
 
-def local_tool(server: MCPServer[Any], *, name: str, title: str, description: str, annotations: ToolAnnotations) -> Callable[[F], F]:
+def local_tool(
+    server: MCPServer[Any], settings: Any, *, name: str, title: str, description: str, annotations: ToolAnnotations
+) -> Callable[[F], F]:
     """Register a tool that manages this computer's sign-in (account tools): always listed, no Graph scopes."""
 
     def decorator(fn: F) -> F:
-        add_tool(server, fn, fn, name=name, title=title, description=description, annotations=annotations)
+        add_tool(server, fn, fn, name=name, title=title, description=description, annotations=annotations,
+                 icons=_icons(settings, "account"))
         return fn
 
     return decorator
+
+
+def _icons(settings: Any, area: str) -> Any:
+    """The area's icon when LOCAL_MCP_TOOL_ICONS is on (tools/icons.py), else none."""
+    if not getattr(settings, "tool_icons", False):
+        return None
+    from .icons import area_icons
+
+    return area_icons(area)
 
 
 def add_tool(server: MCPServer[Any], declared: Callable[..., Any], fn: Callable[..., Any], *, name: str, **options: Any) -> None:

@@ -113,6 +113,7 @@ def register(server: MCPServer, settings: Any) -> None:
 
     @local_tool(
         server,
+        settings,
         name="sign_in",
         title="Sign in",
         description=(
@@ -156,6 +157,7 @@ def register(server: MCPServer, settings: Any) -> None:
 
     @local_tool(
         server,
+        settings,
         name="sign_out",
         title="Sign out",
         description=(
@@ -183,6 +185,7 @@ def register(server: MCPServer, settings: Any) -> None:
 
     @local_tool(
         server,
+        settings,
         name="auth_status",
         title="Sign-in status",
         description="Show who is signed in, the authority, the sign-in mode, where the token cache is and whether it is encrypted, and the scopes granted so far (never a token).",
@@ -228,6 +231,7 @@ def register(server: MCPServer, settings: Any) -> None:
 
     @local_tool(
         server,
+        settings,
         name="list_accounts",
         title="List accounts",
         description="List the Microsoft accounts signed in on this computer, which one is active, and each one's tenant and kind (work or personal). No network call.",
@@ -248,6 +252,7 @@ def register(server: MCPServer, settings: Any) -> None:
 
     @local_tool(
         server,
+        settings,
         name="switch_account",
         title="Switch account",
         description="Make another signed-in account (username or home account id, see list_accounts) the active one for the next calls, without signing in again.",
