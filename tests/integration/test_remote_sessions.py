@@ -160,7 +160,9 @@ async def test_another_users_token_cannot_use_a_session(remote: Remote) -> None:
         terminated = http.delete(remote.url, headers={"Authorization": f"Bearer {mallory}", "Mcp-Session-Id": session,
                                                       "MCP-Protocol-Version": "2025-11-25"})
         assert terminated.status_code == 404  # nor end it
-        served = post(adele, whoami)  # the owner's session is untouched
+        renewed = remote.api.user_token(lifetime=1800)  # the client refreshed Adele's token: the same principal
+        assert renewed != adele
+        served = post(renewed, whoami)  # the owner's session is untouched, and goes on with the new token
         assert served.status_code == 200, served.text
         text = json.dumps(sse_message(served)["result"])
         assert "adele@contoso.example" in text and "mallory" not in text
