@@ -132,6 +132,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("allowed_tenants", "LOCAL_MCP_ALLOWED_TENANTS", "--allowed-tenants", "http with tenant organizations: tenant ids whose users may call (comma-separated)"),
     Setting("redis_url", "LOCAL_MCP_REDIS_URL", "--redis-url", "http: Redis URL for an OBO token cache shared by replicas"),
     Setting("cache_key", "LOCAL_MCP_CACHE_KEY", "--cache-key", "http: key that encrypts the Redis token cache and signs request state (required with Redis)"),
+    Setting(
+        "http_sessions",
+        "LOCAL_MCP_HTTP_SESSIONS",
+        "--http-sessions",
+        "http: stateful MCP sessions with SSE responses, so that MCP 2025-11-25 clients are asked to confirm "
+        "writes mid-call; sessions live in one process: one replica, or sticky sessions on Mcp-Session-Id",
+        is_bool=True,
+    ),
 )
 SETTINGS += (
     Setting(
@@ -194,6 +202,7 @@ class Settings:
     allowed_tenants: tuple[str, ...] = ()
     redis_url: str = field(default="", repr=False)
     cache_key: str = field(default="", repr=False)
+    http_sessions: bool = False  # stateful Streamable HTTP (SSE) instead of stateless JSON; see remote/http_app.py
 
     def __post_init__(self) -> None:
         _validate(self)

@@ -81,6 +81,7 @@ def test_flags_win_over_environment():
         ({"LOCAL_MCP_SIGN_IN_TIMEOUT": "1"}, "between"),
         ({"LOCAL_MCP_LOG_LEVEL": "LOUD"}, "LOCAL_MCP_LOG_LEVEL"),
         ({"LOCAL_MCP_KEYRING_BACKEND": "kwallet"}, "auto, libsecret, secretstorage"),
+        ({"LOCAL_MCP_HTTP_SESSIONS": "sticky"}, "LOCAL_MCP_HTTP_SESSIONS must be 1 or 0"),
     ],
 )
 def test_bad_values_are_clear_errors(env, message):
@@ -93,3 +94,19 @@ def test_cache_dir_defaults_to_platformdirs_lazily(monkeypatch, tmp_path):
     s = Settings.load(environ={})
     assert s.cache_dir is None
     assert s.resolved_cache_dir() == tmp_path / "local-mcp"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("true", True), ("ON", True), ("yes", True),
+                                                ("0", False), ("false", False), ("off", False), ("", False)])
+def test_http_sessions_reads_like_the_other_switches(raw, expected):
+    assert Settings.load(environ={}).http_sessions is False  # off unless asked for
+    assert Settings.load(environ={"LOCAL_MCP_HTTP_SESSIONS": raw}).http_sessions is expected
+
+
+def test_http_sessions_flag_wins_over_environment():
+    from local_mcp.cli import _overrides, build_parser
+
+    args = build_parser().parse_args(["serve", "--http-sessions"])
+    assert Settings.load(environ={"LOCAL_MCP_HTTP_SESSIONS": "0"}, overrides=_overrides(args)).http_sessions is True
+    unset = build_parser().parse_args(["serve"])
+    assert Settings.load(environ={"LOCAL_MCP_HTTP_SESSIONS": "1"}, overrides=_overrides(unset)).http_sessions is True

@@ -53,9 +53,9 @@ def api(emu: Emulator) -> ApiRegistration:
 
 
 @asynccontextmanager
-async def serving(emu: Emulator) -> AsyncIterator[httpx.AsyncClient]:
+async def serving(emu: Emulator, **changes: object) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its lifespan running, and an httpx client on it (in one task: anyio needs that)."""
-    settings = remote_settings(emu)
+    settings = remote_settings(emu, **changes)
     app = build_http_app(settings, create_server(settings))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -321,3 +321,45 @@ def test_serve_flags_and_their_defaults(emu: Emulator) -> None:
     assert settings.required_scopes == ("user_impersonation",)
     from_env = Settings.load({**env, "LOCAL_MCP_TRANSPORT": "http", "LOCAL_MCP_SERVER_URL": SERVER_URL})
     assert (from_env.transport, from_env.host, from_env.port) == ("http", "127.0.0.1", 8000)
+
+
+async def test_with_sessions_every_request_still_passes_auth_host_origin_and_size_checks(
+    emu: Emulator, api: ApiRegistration,
+) -> None:
+    """LOCAL_MCP_HTTP_SESSIONS changes the transport, not the checks in front of it."""
+    from local_mcp.remote.settings import MAX_REQUEST_BODY_BYTES
+
+    async with serving(emu, http_sessions=True) as http:
+        auth = {"Authorization": f"Bearer {api.user_token()}"}
+        opened = await http.post("/mcp", json=INITIALIZE, headers={**HEADERS, **auth})
+        assert opened.status_code == 200 and opened.headers["content-type"].startswith("text/event-stream")
+        session = {"Mcp-Session-Id": opened.headers["mcp-session-id"], "MCP-Protocol-Version": "2025-11-25"}
+        ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+        for headers, status in [
+            ({}, 401),
+            ({"Authorization": f"Bearer {api.user_token(scopes=('Files.Read',))}"}, 403),
+            ({**auth, "Host": "evil.example"}, 421),
+            ({**auth, "Origin": "https://evil.example"}, 403),
+        ]:
+            response = await http.post("/mcp", json=ping, headers={**HEADERS, **session, **headers})
+            assert response.status_code == status, (headers, response.text)
+        big = {**ping, "params": {"padding": "x" * MAX_REQUEST_BODY_BYTES}}
+        assert (await http.post("/mcp", json=big, headers={**HEADERS, **session, **auth})).status_code == 413
+        assert (await http.get("/mcp", headers={"Accept": "text/event-stream", **session})).status_code == 401
+        assert (await http.delete("/mcp", headers=session)).status_code == 401
+        served = await http.post("/mcp", json=ping, headers={**HEADERS, **session, **auth})
+        assert served.status_code == 200, served.text
+
+
+def test_sessions_with_redis_warn_once_at_start(emu: Emulator, caplog: pytest.LogCaptureFixture) -> None:
+    key = "k" * 32
+    with caplog.at_level("WARNING", logger="local_mcp.remote.http_app"):
+        settings = remote_settings(emu, redis_url="redis://127.0.0.1:6379/0", cache_key=key)
+        build_http_app(settings, create_server(settings))
+        assert not caplog.records  # stateless: nothing to say
+        settings = remote_settings(emu, redis_url="redis://127.0.0.1:6379/0", cache_key=key, http_sessions=True)
+        build_http_app(settings, create_server(settings))
+    assert len(caplog.records) == 1
+    message = caplog.records[0].getMessage()
+    assert "LOCAL_MCP_HTTP_SESSIONS" in message and "sticky" in message and "Mcp-Session-Id" in message
+    assert "\n" not in message

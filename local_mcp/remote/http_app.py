@@ -1,8 +1,15 @@
-"""The remote-mode web app: /mcp (stateless Streamable HTTP) behind Entra bearer auth.
+"""The remote-mode web app: /mcp (Streamable HTTP) behind Entra bearer auth.
 
     GET  /.well-known/oauth-protected-resource[/mcp]   RFC 9728 metadata (no auth)
     GET  /healthz                                      liveness for the platform (no auth)
     POST /mcp                                          MCP; 401/403 with a Bearer challenge
+    GET, DELETE /mcp                                   with LOCAL_MCP_HTTP_SESSIONS: a session's SSE stream, its end
+
+Stateless with JSON responses by default: every request stands alone, any replica serves it.
+LOCAL_MCP_HTTP_SESSIONS=1 serves stateful sessions with SSE responses instead, so that a tool can
+send `elicitation/create` (and progress) to a 2025-11-25 client in the middle of a call. The SDK
+binds each session to the credential that opened it (client id, issuer, user object id): another
+user's token with that `Mcp-Session-Id` gets 404. Sessions live in this process's memory.
 
 Built from the SDK's pieces: BearerAuthBackend + AuthContextMiddleware (the caller's token
 reaches tools through the SDK's `get_access_token()`), RequireAuthMiddleware (its challenge
@@ -143,8 +150,15 @@ def build_http_app(settings: Settings, server: MCPServer[Any]) -> Starlette:
     from pydantic import AnyHttpUrl
 
     path = urlsplit(settings.server_url).path
+    sessions = settings.http_sessions
+    if sessions and settings.redis_url:
+        logger.warning(
+            "LOCAL_MCP_HTTP_SESSIONS with LOCAL_MCP_REDIS_URL: MCP sessions live in one process; with several "
+            "replicas the load balancer must keep each Mcp-Session-Id on one replica (sticky sessions), else "
+            "clients get 404 Session not found"
+        )
     inner = server.streamable_http_app(
-        streamable_http_path=path, stateless_http=True, json_response=True,
+        streamable_http_path=path, stateless_http=not sessions, json_response=not sessions,
         max_request_body_size=MAX_REQUEST_BODY_BYTES, transport_security=transport_security(settings),
         host=settings.host,
     )
@@ -196,6 +210,6 @@ async def serve_http(settings: Settings, server: MCPServer[Any]) -> None:
     app = build_http_app(settings, server)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, lifespan="on",
                             proxy_headers=True, server_header=False)
-    logger.warning("local-mcp serving MCP over HTTP at %s (listening on %s:%d)", settings.server_url,
-                   settings.host, settings.port)
+    logger.warning("local-mcp serving MCP over HTTP at %s (listening on %s:%d, %s)", settings.server_url,
+                   settings.host, settings.port, "stateful sessions" if settings.http_sessions else "stateless")
     await uvicorn.Server(config).serve()

@@ -104,17 +104,20 @@ def question(summary: str, details: Mapping[str, str] | None = None) -> str:
 
 
 def cannot_ask_mid_call(ctx: Context) -> bool:
-    """Remote mode with a client older than MCP 2026-07-28: stateless HTTP has no back channel for a question.
+    """Remote mode, stateless, with a client older than MCP 2026-07-28: no back channel for a question.
 
     The SDK's stateless transport cannot carry a server-to-client request (`elicitation/create`)
     and keeps no client capabilities between requests; 2026-07-28 clients get the question as an
-    `input_required` result instead.
+    `input_required` result instead. With LOCAL_MCP_HTTP_SESSIONS the session remembers the
+    capabilities from `initialize` and carries the request on its SSE stream, as stdio does.
     """
     try:
-        transport = getattr(getattr(ctx.request_context.lifespan_context, "settings"), "transport", "stdio")
+        settings = getattr(ctx.request_context.lifespan_context, "settings")
     except Exception:
         return False
-    return transport == "http" and (ctx.protocol_version or "") < "2026-07-28"
+    if getattr(settings, "transport", "stdio") != "http" or getattr(settings, "http_sessions", False):
+        return False
+    return (ctx.protocol_version or "") < "2026-07-28"
 
 
 def refusal_without_elicitation(summary: str, *, stateless_http: bool = False) -> str:
@@ -123,8 +126,9 @@ def refusal_without_elicitation(summary: str, *, stateless_http: bool = False) -
             f"Not done: {summary}. This server runs over stateless HTTP, where a client speaking MCP 2025-11-25 or "
             "older cannot be asked a question in the middle of a tool call, and local-mcp does not take the model's "
             "confirm=true as the user's consent. Use a client that speaks MCP 2026-07-28 (it gets the question), do it "
-            "in Microsoft 365 directly, or ask the server's operator for LOCAL_MCP_CONFIRM_WRITES=model (then "
-            "confirm=true counts, and a manipulated model could write on its own)."
+            "in Microsoft 365 directly, or ask the server's operator for LOCAL_MCP_HTTP_SESSIONS=1 (stateful HTTP "
+            "sessions: the user is asked mid-call) or LOCAL_MCP_CONFIRM_WRITES=model (then confirm=true counts, and a "
+            "manipulated model could write on its own)."
         )
     return (
         f"Not done: {summary}. This client cannot show the user a confirmation question (no MCP elicitation), and "

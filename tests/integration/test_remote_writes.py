@@ -9,7 +9,8 @@
 - 2025-11-25 (`mode="legacy"`): stdio asks with `elicitation/create` mid-call, but the SDK's
   stateless HTTP has no back channel for a server-to-client request (and keeps no client
   capabilities between requests), so such a client gets a refusal that says why, unless the
-  operator chose LOCAL_MCP_CONFIRM_WRITES=model (then confirm=true counts, as in stdio).
+  operator chose LOCAL_MCP_CONFIRM_WRITES=model (then confirm=true counts, as in stdio), or
+  LOCAL_MCP_HTTP_SESSIONS=1 (then it is asked mid-call: test_remote_sessions.py).
 """
 
 from __future__ import annotations
@@ -184,6 +185,7 @@ async def test_a_2025_client_is_told_why_it_cannot_be_asked_over_stateless_http(
     failed, text = await send(cluster, RoundRobin(cluster.ports), cluster.api.user_token(), mode="legacy",
                               elicitation_callback=accept(seen), arguments={**SEND, "confirm": True})
     assert failed and "stateless HTTP" in text and "2026-07-28" in text, text
+    assert "LOCAL_MCP_HTTP_SESSIONS=1" in text and "LOCAL_MCP_CONFIRM_WRITES=model" in text, text  # the operator's options
     assert seen == [] and cluster.emu.sent_mail == []
 
 
