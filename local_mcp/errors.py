@@ -87,6 +87,18 @@ class DeviceCodePendingError(AuthenticationRequiredError):
         self.prompt = prompt
 
 
+class BrowserSignInPendingError(AuthenticationRequiredError):
+    """A browser sign-in runs in the background; the person may open `url` if no window appeared."""
+
+    def __init__(self, url: str, *, scopes: list[str] | None = None) -> None:
+        super().__init__(
+            f"Sign-in required: sign in to Microsoft in the browser window, or open {url}. Sign-in continues in the "
+            "background; call the tool again once you have signed in.",
+            scopes=scopes,
+        )
+        self.url = url
+
+
 class SignInFailedError(AuthError):
     """The identity provider refused or the sign-in did not complete."""
 

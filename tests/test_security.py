@@ -61,7 +61,11 @@ def client_for(make_provider, graph):
 
 
 def recording(seen: list, answer: ElicitResult):
+    """The person: opens a sign-in address (a URL elicitation), answers every question with `answer`."""
+
     async def callback(context, params):
+        if getattr(params, "mode", "form") == "url":  # the browser sign-in's address, not a question
+            return ElicitResult(action="accept")
         seen.append(params)
         return answer
 

@@ -223,6 +223,43 @@ async def test_browser_sign_in_offers_its_address_by_url_elicitation(server_for)
     assert seen[0].url in seen[0].message
 
 
+async def test_browser_address_reaches_2026_07_28_clients_as_input_required_one_sign_in_each(server_for, settings):
+    """The call ends with the address (URL elicitation) while the sign-in waits in the background; the
+    client's retry waits for it. sign_in(add=true) is that one sign-in, not a second window on the retry."""
+    import threading
+
+    app = FakeApp(interactive_gate=threading.Event())  # no browser window: the sign-in waits for the person
+    seen = []
+
+    async def on_elicit(context, params):
+        seen.append(params)
+        app.interactive_gate.set()  # the person opens the address from the client and signs in
+        return ElicitResult(action="accept")
+
+    async with Client(server_for(app=app), elicitation_callback=on_elicit) as client:
+        me = await client.call_tool("whoami", {})
+        assert app.count("interactive") == 1 and len(seen) == 1
+        app.interactive_gate = threading.Event()
+        added = await client.call_tool("sign_in", {"add": True})
+    assert not me.is_error and not added.is_error, (me.content, added.content)
+    assert [p.mode for p in seen] == ["url", "url"]
+    assert seen[1].url == f"http://localhost:{app.last_interactive_kwargs['port']}?welcome=true"
+    assert all(p.url in p.message for p in seen)
+    assert app.count("interactive") == 2  # one window each, none again on the retries
+
+
+async def test_a_failed_background_browser_sign_in_reaches_the_retry_with_its_reason(server_for):
+    app = FakeApp(interactive_results=[{"error": "access_denied", "error_description": "AADSTS65004: User declined to consent"}])
+
+    async def on_elicit(context, params):
+        return ElicitResult(action="accept")
+
+    async with Client(server_for(app=app), elicitation_callback=on_elicit) as client:
+        result = await client.call_tool("whoami", {})
+    assert result.is_error and "declined" in result.content[0].text.lower(), result.content
+    assert app.count("interactive") == 1
+
+
 async def test_tools_list_stays_read_only_by_default(server_for, settings):
     async with Client(server_for()) as client:
         names = {t.name for t in (await client.list_tools()).tools}

@@ -106,6 +106,12 @@ class DeviceFlows:
         self._task_group.start_soon(poll, pending)
         return pending
 
+    def spawn(self, run: Callable[[], Awaitable[None]]) -> None:
+        """Run `run()` in this provider's background task group (a browser sign-in: browser_flow.py)."""
+        if self._task_group is None:
+            raise RuntimeError("TokenProvider must be entered (async with) before a background sign-in")
+        self._task_group.start_soon(run)
+
     def abort(self) -> None:
         """Stop the pending flow (MSAL's poller ends at its next round) and forget it."""
         pending, self._pending = self._pending, None

@@ -57,3 +57,14 @@ async def offer_url(message: str, url: str) -> None:
         await offer(message, url)
     except Exception as exc:  # a client that cannot take it must not break the sign-in
         logger.debug("Could not offer the sign-in address: %s", type(exc).__name__)
+
+
+# Set per tool call (tools/_runtime.py) when the client can be shown an address only by ending
+# the call with `input_required` (MCP 2026-07-28 with URL elicitation): a browser sign-in then
+# runs in the background and the call ends at once with its address (browser_flow.py).
+sign_in_may_end_call: contextvars.ContextVar[bool] = contextvars.ContextVar("local_mcp_sign_in_may_end_call", default=False)
+
+# Set on a tool call's retry once the background browser sign-in it waited for has finished
+# (tools/_runtime.py): a sign-in that call asks for again (sign_in with add=true) is that one,
+# not a new browser window. Holds an auth.browser_flow.PendingBrowserSignIn.
+completed_sign_in: contextvars.ContextVar[object | None] = contextvars.ContextVar("local_mcp_completed_sign_in", default=None)

@@ -7,7 +7,8 @@
       3. interactive   only when MSAL says interaction is required, one at a time:
                        broker -> system browser -> device code (see sign_in.py)
 
-Around it, each in its own module: device_flow.py (the device-code sign-in in progress),
+Around it, each in its own module: device_sign_in.py and device_flow.py (the device-code sign-in),
+browser_flow.py (a browser sign-in that outlives its call),
 waiting.py (daemon threads and progress while a person signs in), device_handoff.py (a
 device-code sign-in that outlives this process), records.py (the account record a sign-in
 leaves), switching.py (several accounts), status.py (auth_status), msal_errors.py (MSAL's
@@ -30,29 +31,25 @@ import anyio
 import anyio.to_thread
 
 from .._gc import quiet_gc
-from ..errors import AuthError, DeviceCodePendingError, SignInFailedError
+from ..errors import AuthError, BrowserSignInPendingError
 from . import device_handoff, progress
 from .account import AccountStore
 from .accounts import pinned_account
 from .cache import CACHE_FILE_NAME, CacheInfo, open_token_cache
 from .cache_lock import FileLock, refresh_lock_path
 from .cache_space import check_writable
+from .browser_flow import BrowserSignIns, PendingBrowserSignIn
+from .browser_flow import wait_for as wait_for_browser
 from .device_flow import DeviceFlows, PendingDeviceFlow, wait_for
+from .device_sign_in import DeviceCodeSignIn
 from .msal_app import HTTP_CACHE_FILE_NAME, PersistentHttpCache, build_public_client
 from .msal_errors import admin_consent_url, interaction_required, needs_interaction, sign_in_failure, translate_exception
 from .records import AccountRecords
 from .status import AuthStatus, StatusReport  # noqa: F401 (AuthStatus: re-exported)
 from .resource import TokenRequest, build_token_request, short_names
-from .sign_in import (
-    browser_sign_in_url,
-    device_prompt,
-    effective_mode,
-    free_loopback_port,
-    sign_in_interactively,
-    start_device_flow,
-)
+from .sign_in import browser_sign_in_url, effective_mode, free_loopback_port, sign_in_interactively
 from .switching import AccountSwitching
-from .waiting import in_daemon_thread, run_with_progress
+from .waiting import run_with_progress
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +70,7 @@ class AccessToken:
         return self.expires_on - time.time() > seconds
 
 
-class TokenProvider(AccountRecords, AccountSwitching, StatusReport):
+class TokenProvider(DeviceCodeSignIn, AccountRecords, AccountSwitching, StatusReport):
     """Resource-scoped access tokens for the signed-in user. Use as `async with TokenProvider(settings)`."""
 
     def __init__(
@@ -103,6 +100,7 @@ class TokenProvider(AccountRecords, AccountSwitching, StatusReport):
         self._setup_lock = anyio.Lock()
         self._interaction_lock = anyio.Lock()
         self._device = DeviceFlows()  # the device-code sign-in in progress, polled in the background
+        self._browser = BrowserSignIns()  # a browser sign-in outliving its call (2026-07-28 clients)
         self._pending_claims: str | None = None
 
     def _consent_url(self, request: TokenRequest) -> str:
@@ -198,6 +196,14 @@ class TokenProvider(AccountRecords, AccountSwitching, StatusReport):
     def pending_device_flow(self) -> PendingDeviceFlow | None:
         return self._device.current()
 
+    def last_browser_sign_in(self) -> PendingBrowserSignIn | None:
+        """The background browser sign-in started last (browser_flow.py), finished or not."""
+        return self._browser.last
+
+    async def wait_for_browser_sign_in(self, pending: PendingBrowserSignIn, timeout: float) -> None:
+        """Wait (with progress) until the person finished the background browser sign-in; raise if it failed."""
+        await wait_for_browser(pending, timeout)
+
     async def wait_for_device_flow(self, pending: PendingDeviceFlow, timeout: float, *, label: str = "") -> None:
         """Wait (with progress) until the user finished the device-code sign-in; raise if it failed."""
         await wait_for(pending, timeout, label=label)
@@ -280,6 +286,14 @@ class TokenProvider(AccountRecords, AccountSwitching, StatusReport):
         self, request: TokenRequest, claims: str | None, *, try_silent_first: bool = True, home_id: str | None = None
     ) -> AccessToken:
         async with self._interaction_lock:
+            completed = progress.completed_sign_in.get()
+            if isinstance(completed, PendingBrowserSignIn) and completed.covers(request):
+                return completed.token  # the sign-in this call started: finished while the client asked the person
+            browser = self._browser.current()
+            if browser is not None:  # one browser sign-in at a time: the same address, or wait for it
+                if progress.sign_in_may_end_call.get():
+                    raise BrowserSignInPendingError(browser.url, scopes=list(request.scopes))
+                await wait_for_browser(browser, float(self.settings.sign_in_timeout))
             if try_silent_first and claims is None:
                 # Whoever held the lock before us may have just signed in with these scopes.
                 result = await self._in_thread(self._silent_blocking, request, None, home_id)
@@ -310,6 +324,10 @@ class TokenProvider(AccountRecords, AccountSwitching, StatusReport):
                 url = browser_sign_in_url(port)
                 message = f"Waiting for you to sign in to Microsoft in your browser (no window? open {url})"
                 offer = functools.partial(progress.offer_url, f"Sign in to Microsoft to continue: open {url}", url)
+                if progress.sign_in_may_end_call.get():  # the address as input_required; the retry waits
+                    run = functools.partial(self._finish_browser_sign_in, blocking, message, request, claims)
+                    self._browser.start(PendingBrowserSignIn(url=url, request=request), run, self._device.spawn)
+                    raise BrowserSignInPendingError(url, scopes=list(request.scopes))
             result = await run_with_progress(
                 blocking, message, float(self.settings.sign_in_timeout), translate=self._translate, offer=offer
             )
@@ -317,61 +335,18 @@ class TokenProvider(AccountRecords, AccountSwitching, StatusReport):
                 return await self._accept(result, request, interactive=True)
             raise sign_in_failure(result, action=f"The {mode.replace('_', ' ')} sign-in", consent_url=self._consent_url(request))
 
-    async def _device_code(self, request: TokenRequest, claims: str | None) -> AccessToken:
-        pending = self._device.last
-        if pending is not None and not pending.done.is_set():
-            # One sign-in at a time, whatever scopes this call needs: it gets the same code, and
-            # once that sign-in is done its retry tries silently before any new flow (device_flow.py).
-            self._device.share(pending, request)
-            raise DeviceCodePendingError(pending.prompt, scopes=list(request.scopes))
-        if pending is not None:
-            self._device.forget()
-            if pending.error is not None and pending.covers(request):
-                raise pending.error  # say once why the last attempt failed; the next call starts afresh
-        elif (adopted := await self._in_thread(device_handoff.adopt, self.settings)) is not None:
-            # An earlier server process showed this code and handed its sign-in to a child: the same code.
-            self._device.start(adopted, functools.partial(device_handoff.watch, self.settings))
-            self._device.share(adopted, request)
-            raise DeviceCodePendingError(adopted.prompt, scopes=list(request.scopes))
-        flow_request = request
-        if claims is None and not request.extra_body_params and not request.extra_query_params:
-            scopes = self._device.scopes_for_next(request)
-            if scopes != request.scopes:
-                flow_request = build_token_request(request.resource, scopes)
-                logger.info("Device-code sign-in asks also for the scopes other calls waited for: %s", " ".join(scopes))
-        flow = await self._in_thread(start_device_flow, self._app, flow_request, claims)
-        if "user_code" not in flow:
-            raise sign_in_failure(flow, action="Starting the device-code sign-in", consent_url=self._consent_url(flow_request))
-        pending = PendingDeviceFlow(prompt=device_prompt(flow), request=flow_request, flow=flow)
-        self._pending_claims = claims
-        self._device.start(pending, functools.partial(self._poll_device_flow, claims=claims))
-        logger.info("Device-code sign-in started; waiting for the user at %s", pending.prompt.verification_uri)
-        raise DeviceCodePendingError(pending.prompt, scopes=list(request.scopes))
+    async def _finish_browser_sign_in(
+        self, blocking: Callable[[], dict[str, Any]], message: str, request: TokenRequest, claims: str | None
+    ) -> AccessToken:
+        """The browser sign-in of `_interact`, in the background: it ends when the person is done (or gives up).
 
-    async def finish_device_flow(self, flow: dict[str, Any], request: TokenRequest, claims: str | None) -> AuthError | None:
-        """Poll a flow another process started until it ends (device_handoff.py's child); its error or None."""
-        await self._ensure_app()
-        pending = PendingDeviceFlow(prompt=device_prompt(flow), request=request, flow=flow)
-        await self._poll_device_flow(pending, claims=claims)
-        return pending.error
-
-    async def _poll_device_flow(self, pending: PendingDeviceFlow, *, claims: str | None) -> None:
-        """Poll MSAL until the user signed in (or the code expired); accept the token; set `done`."""
-        try:
-            result = await in_daemon_thread(
-                functools.partial(self._app.acquire_token_by_device_flow, pending.flow, claims_challenge=claims)
-            )
-            if "access_token" in result:
-                await self._accept(result, pending.request, interactive=True)
-            else:
-                pending.error = sign_in_failure(result, action="The device-code sign-in", consent_url=self._consent_url(pending.request))
-        except AuthError as exc:
-            pending.error = exc
-        except Exception as exc:
-            logger.warning("Device-code sign-in failed: %s", type(exc).__name__)
-            pending.error = SignInFailedError(f"The device-code sign-in failed ({type(exc).__name__}). Try again.")
-        finally:
-            pending.done.set()
+        Not under the interaction lock (a call waiting for this sign-in holds it): while this runs,
+        `_interact` finds it as `_browser.current()` and starts no other sign-in.
+        """
+        result = await run_with_progress(blocking, message, float(self.settings.sign_in_timeout), translate=self._translate)
+        if "access_token" in result:
+            return await self._accept(result, request, interactive=True)
+        raise sign_in_failure(result, action="The browser sign-in", consent_url=self._consent_url(request))
 
     # ----- after success -------------------------------------------------------------------------
 

@@ -2,8 +2,10 @@
 
 A tool body is a plain coroutine that may raise our errors. `run_tool` wraps it:
 - browser/broker sign-in waits become MCP progress notifications; the browser sign-in's
-  address is in their message and, for 2025-11-25 clients with URL elicitation, also an
-  `elicitation/create` (mode url), so the person can open it when no window appeared;
+  address is in their message and, for clients with URL elicitation, also a URL elicitation,
+  so the person can open it when no window appeared: for 2025-11-25 clients an
+  `elicitation/create` (mode url) mid-call; for 2026-07-28 clients an `input_required` result
+  while the sign-in continues in the background (auth/browser_flow.py), whose retry waits for it;
 - a device-code sign-in reaches the user through MCP, never stdout:
     * 2026-07-28 clients with URL elicitation: an `input_required` result carrying
       a URL elicitation; the client's retry waits for the sign-in to finish;
@@ -30,7 +32,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
 
 from ..auth import progress
-from ..errors import AuthError, DeviceCodePendingError, GraphError, LocalMcpError
+from ..errors import AuthError, BrowserSignInPendingError, DeviceCodePendingError, GraphError, LocalMcpError
 
 logger = logging.getLogger(__name__)
 
@@ -103,8 +105,13 @@ async def run_tool(
 
     reset = progress.current_reporter.set(reporter)
     reset_offer = progress.current_url_offer.set(offer_url)
+    reset_ending = progress.sign_in_may_end_call.set(_supports_url_elicitation(ctx) and _is_modern(ctx))
+    reset_completed = None
     try:
-        await _resume_after_input(ctx, state)
+        completed = await _resume_after_input(ctx, state)
+        if completed is not None:  # the retry of a call that ended for a browser sign-in: never end again
+            reset_completed = progress.completed_sign_in.set(completed)
+            progress.sign_in_may_end_call.set(False)
         consent_tried = consent_now = False
         for _ in range(4):
             try:
@@ -112,6 +119,8 @@ async def run_tool(
                     consent_now = False
                     await state.tokens.sign_in(state.settings.graph_resource, list(consent_scopes or ()), force=True)
                 return await operation()
+            except BrowserSignInPendingError as pending_browser:
+                return _browser_address_as_input(pending_browser)
             except DeviceCodePendingError as pending_error:
                 outcome = await _announce_device_code(ctx, state, pending_error)
                 if outcome is not None:
@@ -136,6 +145,9 @@ async def run_tool(
 
         raise ToolError(str(explain(exc, current_tool.get() or "The tool"))) from exc
     finally:
+        if reset_completed is not None:
+            progress.completed_sign_in.reset(reset_completed)
+        progress.sign_in_may_end_call.reset(reset_ending)
         progress.current_url_offer.reset(reset_offer)
         progress.current_reporter.reset(reset)
 
@@ -184,17 +196,39 @@ def token_scopes(token: str) -> set[str] | None:
     return set(str(scp).split()) if scp else None
 
 
-async def _resume_after_input(ctx: Context, state: AppState) -> None:
-    """On a 2026-07-28 retry carrying our sign-in answer, wait for the device-code sign-in."""
+async def _resume_after_input(ctx: Context, state: AppState) -> Any:
+    """On a 2026-07-28 retry carrying our sign-in answer, wait for the device-code or browser sign-in.
+
+    Returns the browser sign-in that finished (auth.browser_flow.PendingBrowserSignIn), if it was one.
+    """
     responses = ctx.input_responses or {}
     answer = responses.get(SIGN_IN_INPUT_KEY)
     if answer is None:
-        return
+        return None
+    timeout = float(state.settings.sign_in_timeout)
+    browser = getattr(state.tokens, "last_browser_sign_in", lambda: None)()
+    if browser is not None:
+        # The browser sign-in's address is a fallback for a window that did not appear: whatever the
+        # answer, the window works, so wait for the sign-in as a call on stdio 2025-11-25 does.
+        await state.tokens.wait_for_browser_sign_in(browser, timeout)
+        return browser
     if getattr(answer, "action", "accept") != "accept":
         raise ToolError("Sign-in was declined, so the tool cannot run. Call it again when you want to sign in.")
     pending = state.tokens.pending_device_flow()
     if pending is not None:
-        await state.tokens.wait_for_device_flow(pending, float(state.settings.sign_in_timeout))
+        await state.tokens.wait_for_device_flow(pending, timeout)
+    return None
+
+
+def _browser_address_as_input(error: BrowserSignInPendingError) -> Any:
+    """The browser sign-in's address as a URL elicitation in an `input_required` result (2026-07-28)."""
+    from mcp_types import ElicitRequest, ElicitRequestURLParams, InputRequiredResult
+
+    message = f"Sign in to Microsoft to continue: open {error.url} (if no browser window appeared), then continue."
+    return InputRequiredResult(
+        input_requests={SIGN_IN_INPUT_KEY: ElicitRequest(params=ElicitRequestURLParams(message=message, url=error.url))},
+        request_state="browser_sign_in",
+    )
 
 
 async def _announce_device_code(ctx: Context, state: AppState, error: DeviceCodePendingError) -> Any:

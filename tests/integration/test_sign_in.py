@@ -92,6 +92,40 @@ async def test_browser_sign_in_address_in_the_progress_message_when_no_window_ap
     assert setup.emulator.counts["authorize"] == 1
 
 
+async def test_browser_sign_in_address_as_input_required_for_2026_07_28_clients(setup: ServerSetup):
+    """2026-07-28 cannot elicit mid-call: the call ends with the address, the sign-in goes on, the retry waits."""
+    from mcp_types import ElicitResult
+
+    seen = []
+
+    async def on_elicit(context, params):
+        seen.append(params)
+        person_opens(setup, params.url)  # from the client's prompt: no window had appeared
+        return ElicitResult(action="accept")
+
+    async with setup.client(elicitation_callback=on_elicit, BROWSER=NO_WINDOW) as client:
+        me = await client.call_tool("whoami", {})
+        again = await client.call_tool("whoami", {})  # signed in now: no question
+    assert not me.is_error, text_of(me)
+    assert not again.is_error, text_of(again)
+    assert [p.mode for p in seen] == ["url"] and "open http://localhost:" in seen[0].message
+    assert setup.emulator.counts["authorize"] == 1
+
+
+async def test_a_declined_browser_address_still_waits_for_the_window_then_says_how_to_go_on(setup: ServerSetup):
+    """Declining the address is not declining the sign-in (the window works either way), as mid-call."""
+    from mcp_types import ElicitResult
+
+    async def on_elicit(context, params):
+        return ElicitResult(action="decline")
+
+    async with setup.client(elicitation_callback=on_elicit, BROWSER=NO_WINDOW, LOCAL_MCP_SIGN_IN_TIMEOUT="10") as client:
+        result = await client.call_tool("whoami", {})  # nobody signs in: the wait ends at the time-out
+    assert result.is_error and "not completed in time" in text_of(result), text_of(result)
+    assert "LOCAL_MCP_AUTH_MODE=device_code" in text_of(result)
+    assert setup.emulator.counts["token"] == 0  # nobody signed in
+
+
 # ----- a client that runs one call per process (the Inspector CLI) -----------------------------
 
 
