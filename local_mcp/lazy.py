@@ -103,23 +103,33 @@ class LazyStart:
                 self.server._tool_manager = manager  # on the loop, in one assignment: the old set or the whole new one
                 self.built = True
             logger.debug("Tools built for %s in %.0f ms", why, (time.perf_counter() - started) * 1000)
-            if self.cached is not None and listing != [dump_tool(tool) for tool in self.cached]:
+            if self.cached is not None and listing is not None and listing != [dump_tool(tool) for tool in self.cached]:
                 logger.warning("The tools/list cache did not match the tools as built; tools/list now lists the built tools")
                 self._unsaved = True
                 await anyio.to_thread.run_sync(self._save)
 
-    def _build_off_loop(self) -> tuple[Any, list[dict[str, Any]]]:
+    def _build_off_loop(self) -> tuple[Any, list[dict[str, Any]] | None]:
         """In a worker thread: the tools on a server of their own (nobody else sees it), and its listing."""
         with quiet_gc():  # imports and models that live as long as the process, see _gc.py
             scratch: MCPServer[Any] = MCPServer(name=self.server.name)
             self._build(scratch, self.settings)
-        return scratch._tool_manager, published_tools(scratch)
+        try:
+            listing = published_tools(scratch)
+        except Exception as exc:  # only the check against the cache is lost
+            logger.debug("Could not list the built tools (%s)", type(exc).__name__)
+            listing = None
+        return scratch._tool_manager, listing
 
     def _save(self) -> None:
+        """Write the built tools' listing to the cache, if it is not there yet; never raises."""
         if not self._unsaved:
             return
         self._unsaved = False
-        path = store_listing(self.settings, self.key, published_tools(self.server))
+        try:
+            path = store_listing(self.settings, self.key, published_tools(self.server))
+        except Exception as exc:  # a cache: the next start builds the tools again, nothing worse
+            logger.debug("tools/list not cached (%s)", type(exc).__name__)
+            return
         if path is not None:
             logger.debug("tools/list cached in %s", path)
 

@@ -104,21 +104,22 @@ def listing_path(settings: Any, key: str) -> Path:
 
 def load_listing(settings: Any, key: str) -> tuple[list[Any] | None, str]:
     """The cached tool definitions (mcp_types.Tool) for `key`, or None and why not."""
-    path = listing_path(settings, key)
     try:
-        raw = _read_own_file(path)
+        raw = _read_own_file(listing_path(settings, key))
     except FileNotFoundError:
         return None, "no listing cache yet"
     except OSError as exc:
         return None, f"listing cache unreadable ({exc.strerror or type(exc).__name__})"
     except ValueError as exc:
         return None, f"listing cache refused ({exc})"
+    except Exception as exc:  # e.g. no cache folder can be found: build the tools, as without a cache
+        return None, f"listing cache unavailable ({type(exc).__name__})"
     try:
         data = json.loads(raw)
         if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != key:
             return None, "listing cache of another format or key"
         return _tools_from(data.get("tools")), "listing cache valid"
-    except ValueError as exc:  # JSON or pydantic's ValidationError (a ValueError)
+    except Exception as exc:  # JSON, pydantic's ValidationError, a nesting too deep: a cache never stops a start
         return None, f"listing cache corrupt ({type(exc).__name__})"
 
 
@@ -179,13 +180,13 @@ def store_listing(settings: Any, key: str, tools: list[dict[str, Any]]) -> Path 
     """Write the listing for `key` (atomically, mode 0600) and prune old ones; None when it cannot be written."""
     from .auth.cache import atomic_write_private, ensure_private_dir
 
-    path = listing_path(settings, key)
     body = json.dumps({"format": FORMAT, "key": key, "tools": tools}, separators=(",", ":"), ensure_ascii=False)
     try:
+        path = listing_path(settings, key)
         ensure_private_dir(path.parent)  # refuses a folder that is not ours (auth/cache.py)
         atomic_write_private(path, body.encode())
     except Exception as exc:  # a cache: never fatal (read-only or full disk, a foreign folder)
-        logger.debug("Listing cache not written to %s (%s)", path.parent, type(exc).__name__)
+        logger.debug("Listing cache not written (%s)", type(exc).__name__)
         return None
     prune(path.parent, keep=path)
     return path
