@@ -63,7 +63,6 @@ class LazyStart:
         self._unsaved = False  # the built tools' listing is not in the cache yet
         self._build_lock: anyio.Lock | None = None
         self._served_from_cache = False
-        self._state: AppState | None = None
         self._wanted: anyio.Event | None = None
         self._opened: anyio.Event | None = None
         self._closing: anyio.Event | None = None
@@ -184,7 +183,6 @@ class LazyStart:
         early = [name for name in DEFERRED_MODULES if name in sys.modules]
         logger.debug("Serving stdio; loaded before initialize: %s", ", ".join(early) if early else "none of " + ", ".join(DEFERRED_MODULES))
         state = AppState(settings=self.settings, tokens=None, graph=None)
-        self._state = state
         self._wanted, self._opened, self._closing = anyio.Event(), anyio.Event(), anyio.Event()
         async with anyio.create_task_group() as holder:
             holder.start_soon(self._hold_state, state)

@@ -67,6 +67,9 @@ def _environment() -> dict[str, Any]:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
+    from ._version import __version__
+
+    versions["local-mcp"] = __version__  # besides the files: an install without .py sources still changes it
     return {"format": FORMAT, "python": sys.version, "platform": sys.platform, "package": str(PACKAGE), "versions": versions}
 
 

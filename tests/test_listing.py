@@ -153,13 +153,16 @@ def test_the_key_follows_the_package_files(settings, monkeypatch):
     assert listing.listing_key(settings) != before
 
 
-def test_no_secret_reaches_the_key_or_the_file():
+async def test_no_secret_reaches_the_key_or_the_file(settings):
     assert listing.SECRET_SETTINGS <= {f for f in Settings.__dataclass_fields__}
-    plain = Settings()
+    plain = settings.with_changes(preload=False)
     secret = "s3cr3t-value-that-must-not-leak"
-    values = listing._setting_values(plain.with_changes(client_secret=secret, redis_url=secret, cache_key=secret))
+    with_secrets = plain.with_changes(client_secret=secret, redis_url=secret, cache_key=secret)
+    values = listing._setting_values(with_secrets)
     assert secret not in json.dumps(values, default=str)
     assert listing._setting_values(plain) == values  # the key does not depend on them
+    path = await _warm(with_secrets)
+    assert secret not in path.read_text()
 
 
 CORRUPT = {
