@@ -11,7 +11,10 @@ each figure's median and spread as a table and as JSON. It measures; it never as
 
 local-mcp runs twice per round, with the background preload (the default) and with
 LOCAL_MCP_PRELOAD=0; its first call comes after a 1 s pause following tools/list, as when
-a person asks a question after the client started the server. Then one more process serves
+a person asks a question after the client started the server. Those are usual starts: the
+sign-in run before them also left the tools/list cache (local_mcp/listing.py) in the cache
+folder. Each round also starts local-mcp once on an empty cache folder ("first start": no
+listing cache, the tools are built before initialize is answered). Then one more process serves
 1, 10 and 50 concurrent read calls, every read tool's default result, a 100 MB download and
 a 200 MB upload (the emulator, in its own process, generates and hashes big files).
 """
@@ -39,6 +42,7 @@ import bench_load  # noqa: E402  (next to this script)
 
 PAUSE_S = 1.0  # idle time between tools/list and the first tool call
 FLOOR = ROOT / "benchmarks" / "floor_server.py"
+FIRST_START = "local-mcp first start (no listing cache)"
 AUTHORITY_COUNTERS = ("openid_configuration", "instance_discovery", "authorize", "token", "devicecode", "jwks")
 
 
@@ -365,18 +369,21 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"could not sign in against the emulator: {result}")
 
         samples: dict[str, dict[str, list[float | None]]] = {
-            "local-mcp": {}, "local-mcp --no-preload": {}, "floor (one-tool MCPServer)": {}}
+            "local-mcp": {}, "local-mcp --no-preload": {}, FIRST_START: {}, "floor (one-tool MCPServer)": {}}
         no_preload_env = {**env, "LOCAL_MCP_PRELOAD": "0"}
         others = {command: shlex.split(command) for command in args.vs}
         for command in others:
             samples[command] = {}
         floor_env = {"PATH": env["PATH"], "HOME": env["HOME"], "PYTHONPATH": str(ROOT)}
         other_env = {**os.environ}
-        for _ in range(args.runs):  # interleaved, so drift affects all servers alike
+        for run in range(args.runs):  # interleaved, so drift affects all servers alike
             for key, value in measure_local_mcp(emulator, env, args.warm_calls).items():
                 samples["local-mcp"].setdefault(key, []).append(value)
             for key, value in measure_local_mcp(emulator, no_preload_env, args.warm_calls).items():
                 samples["local-mcp --no-preload"].setdefault(key, []).append(value)
+            first_env = {**env, "LOCAL_MCP_CACHE_DIR": str(workdir / f"first-start-{run}")}  # nothing cached yet
+            for key, value in measure_plain([sys.executable, "-m", "local_mcp"], first_env).items():
+                samples[FIRST_START].setdefault(key, []).append(value)
             for key, value in measure_plain([sys.executable, str(FLOOR)], floor_env).items():
                 samples["floor (one-tool MCPServer)"].setdefault(key, []).append(value)
             for command, argv_ in others.items():
@@ -400,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
     ours = report["servers"]["local-mcp"]
     floor = report["servers"]["floor (one-tool MCPServer)"]
     ratios: dict[str, float | None] = {}
+    first = report["servers"][FIRST_START]["initialize_s"]["median"]
+    ratios[f"initialize {FIRST_START} / floor"] = first / floor["initialize_s"]["median"] if first else None
     for name, figures in report["servers"].items():
         if name.startswith("local-mcp"):
             continue

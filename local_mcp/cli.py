@@ -170,7 +170,8 @@ def _serve_until_stopped(settings: Settings) -> int:
         from .server import create_server
         from .stdio import serve_stdio
 
-        server = create_server(settings)
+        # stdio: tools/list from the listing cache, the tools built when first needed (lazy.py).
+        server = create_server(settings, lazy_tools=True)
     if settings.transport == "http":
         from .remote.http_app import serve_http
 

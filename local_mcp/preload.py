@@ -13,7 +13,9 @@ the token cache (~100 ms or more). The preloader does it while the server waits:
 - no network and no sign-in: it imports modules, builds msgraph's request adapter (which
   makes no request) and opens the token cache file; the MSAL application, whose constructor
   may fetch the authority's metadata, is still built on the first call that needs a token;
-- failures are logged at debug level and change nothing: the first call then does the work.
+- failures are logged at debug level and change nothing: the first call then does the work;
+- serving stdio with lazy tools (lazy.py), the first steps build the tools and open the token
+  provider and Graph client, which start-up left out (`first`).
 
 LOCAL_MCP_PRELOAD=0 (or `--no-preload`) turns it off.
 """
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import anyio
@@ -86,10 +88,24 @@ async def _quiet(activity: Activity, started: float) -> None:
         await anyio.sleep(QUIET_SECONDS / 4)
 
 
-async def preload(state: Any, activity: Activity = ACTIVITY) -> list[str]:
-    """Run the steps while the connection is idle; returns the names of the steps done."""
+async def wait_for_quiet(activity: Activity = ACTIVITY, started: float | None = None) -> None:
+    """Return once the connection has been quiet (see the module's docstring)."""
+    await _quiet(activity, time.monotonic() if started is None else started)
+
+
+async def preload(
+    state: Any, activity: Activity = ACTIVITY, first: Sequence[tuple[str, Callable[[], Awaitable[Any]]]] = ()
+) -> list[str]:
+    """Run the steps while the connection is idle; returns the names of the steps done.
+
+    `first`: (name, coroutine function) steps run on the event loop before the others, each after quiet.
+    """
     started, done = time.monotonic(), []
     try:
+        for name, first_step in first:
+            await _quiet(activity, started)
+            await first_step()
+            done.append(name)
         for name, step in steps(state):
             await _quiet(activity, started)
             await anyio.to_thread.run_sync(step)

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import weakref
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
@@ -41,8 +42,11 @@ def _connection_of(session: Any) -> Any:
     return getattr(session, "_connection", session)
 
 
-def install(server: MCPServer[Any]) -> None:
-    """Add the handlers above to the server's low-level request table."""
+def install(server: MCPServer[Any], *, before_call: Callable[[], Awaitable[None]] | None = None) -> None:
+    """Add the handlers above to the server's low-level request table.
+
+    `before_call`: awaited before each `tools/call` looks its tool up (lazy.py builds the tools there).
+    """
     lowlevel = server._lowlevel_server
     call_tool = server._handle_call_tool
     get_prompt = server._handle_get_prompt
@@ -52,6 +56,8 @@ def install(server: MCPServer[Any]) -> None:
         return EmptyResult()
 
     async def call_known_tool(ctx: Any, params: CallToolRequestParams) -> Any:
+        if before_call is not None:
+            await before_call()
         if server._tool_manager.get_tool(params.name) is None:
             raise MCPError(INVALID_PARAMS, f"Unknown tool: {params.name!r}. tools/list names the tools this server has.")
         return await call_tool(ctx, params)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import stat
 import sys
 import tempfile
 import time
@@ -34,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import CacheUnavailableError, ConfigError
 from .cache_lock import LOCK_SUFFIX, FileLock, describe_stuck_lock, locked_token_cache  # noqa: F401 (describe_stuck_lock: re-exported)
 from .cache_shape import msal_shape_problem
+from .folders import foreign_folder_problem
 
 if TYPE_CHECKING:
     from msal_extensions import PersistedTokenCache
@@ -91,30 +91,6 @@ def cache_dir_problem(path: Path) -> str | None:
     if not os.access(probe, os.W_OK | os.X_OK):
         return f"no permission to write in {probe}"
     return foreign_folder_problem(path) if probe == path else None
-
-
-def foreign_folder_problem(path: Path) -> str | None:
-    """Why another user could read or replace what is in the folder `path`; None when only you can.
-
-    A folder that belongs to someone else, or that others may write in (and that could not be
-    made 0700, e.g. on a file system without permissions), could hand this server a planted cache.
-    """
-    if os.name != "posix":
-        return None
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    uid = os.geteuid()
-    if st.st_uid != uid:
-        return f"it belongs to another user (uid {st.st_uid}; you are uid {uid}), who could read or replace the tokens in it"
-    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        who = "every user" if st.st_mode & stat.S_IWOTH else "its group"
-        return (
-            f"{who} can write in it (mode {stat.S_IMODE(st.st_mode):o}, and it could not be made 700), "
-            "so others could replace the files in it"
-        )
-    return None
 
 
 def ensure_private_dir(path: Path) -> None:

@@ -23,7 +23,6 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 import anyio
@@ -33,6 +32,7 @@ from mcp.shared.exceptions import MCPError
 
 from ..auth import progress
 from ..errors import AuthError, BrowserSignInPendingError, DeviceCodePendingError, GraphError, LocalMcpError
+from ..state import AppState
 
 logger = logging.getLogger(__name__)
 
@@ -43,15 +43,6 @@ MODERN_PROTOCOL = "2026-07-28"
 # How long a repeated call waits for a device-code sign-in the user says is done,
 # before answering with the code again (MSAL polls every few seconds).
 REPEAT_CALL_WAIT_SECONDS = 20.0
-
-
-@dataclass
-class AppState:
-    """Long-lived objects, built once per server in the lifespan."""
-
-    settings: Any
-    tokens: Any  # auth.tokens.TokenProvider
-    graph: Any  # graph.client.GraphClient
 
 
 def state_of(ctx: Context) -> AppState:
