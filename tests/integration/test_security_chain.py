@@ -38,6 +38,8 @@ async def test_the_chain_ends_with_no_mail_sent_and_the_person_asked(setup: Serv
     async def person_says_no(context, params):
         from mcp_types import ElicitResult
 
+        if params.mode == "url":  # the browser sign-in's address (the window opened anyway): not a question
+            return ElicitResult(action="decline")
         asked.append(params.message)
         return ElicitResult(action="decline")
 
