@@ -80,6 +80,18 @@ async def test_auth_status_never_contains_a_token(server_for, settings):
     assert "at-secret" not in json.dumps(data) and "at-secret" not in result.content[0].text
 
 
+async def test_account_tools_read_as_compact_text_too(server_for, settings):
+    async with Client(server_for(app=_signed_in(settings))) as client:
+        await client.call_tool("whoami", {})
+        results = {name: await client.call_tool(name, {}) for name in ("auth_status", "list_accounts")}
+    for name, result in results.items():
+        text = result.content[0].text
+        structured = json.dumps(result.structured_content, separators=(",", ":"))
+        assert not text.lstrip().startswith("{") and len(text) < len(structured), (name, text)
+    assert f"username: {USER['username']}" in results["auth_status"].content[0].text
+    assert USER["username"] in results["list_accounts"].content[0].text.splitlines()[1]  # one line per account
+
+
 async def test_sign_out_then_whoami_signs_in_again(server_for, settings):
     app = _signed_in(settings)
     async with Client(server_for(app=app)) as client:

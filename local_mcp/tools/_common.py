@@ -115,8 +115,10 @@ def local_tool(
     """Register a tool that manages this computer's sign-in (account tools): always listed, no Graph scopes."""
 
     def decorator(fn: F) -> F:
-        add_tool(server, fn, fn, name=name, title=title, description=description, annotations=annotations,
-                 icons=_icons(settings, "account"))
+        from .render import compact_text
+
+        add_tool(server, fn, compact_text(fn, name=name), name=name, title=title, description=description,
+                 annotations=annotations, icons=_icons(settings, "account"))
         return fn
 
     return decorator

@@ -15,7 +15,8 @@ the output schema describes); the text becomes:
 - `page`: `more: pass cursor=<cursor>` once, or nothing when there is no next page;
 - nested people (`{name, email}`) as `Name <email>`; dates stay ISO 8601 with their offset.
 
-It is generic on purpose: every tool registered through `graph_tool` gets it, whatever its model.
+It is generic on purpose: every tool registered through `graph_tool` or `local_tool` (the account
+tools) gets it, whatever its model.
 """
 
 from __future__ import annotations
