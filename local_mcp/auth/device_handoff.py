@@ -13,6 +13,9 @@ after the call that showed the code, before the person has entered it. So:
     read_handoff()      the next server process: a live "pending" record means that code again
                         (no new flow); it watches the file until the child is done, then its
                         calls get their tokens silently from the cache
+    cancel()            sign-out: the record says "cancelled"; the child stops polling (MSAL's
+                        documented stop, expires_at = 0) and, if MSAL finished just then, signs
+                        the account out again, so nobody is signed in behind the person's back
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +54,7 @@ class HandoffRecord:
     resource: str
     scopes: tuple[str, ...]
     pid: int
-    state: str  # "pending" | "done" | "failed"
+    state: str  # "pending" | "done" | "failed" | "cancelled"
     error: str = ""
 
     def live(self) -> bool:
@@ -127,6 +130,34 @@ def hand_off(settings: Any, flow: dict[str, Any], request: TokenRequest, prompt:
     return True
 
 
+def cancel(settings: Any) -> bool:
+    """Sign-out: a handed-off sign-in still waiting for its code must not sign anyone in later. Never raises."""
+    record = read_handoff(settings)
+    if record is None or record.state != "pending":
+        return False
+    try:
+        write_record(handoff_path(settings), replace(record, state="cancelled", error="signed out before the code was entered"))
+    except OSError as exc:
+        logger.warning("Could not cancel the background device-code sign-in: %s", type(exc).__name__)
+        return False
+    logger.info("Cancelled the device-code sign-in of background process %d (signed out)", record.pid)
+    return True
+
+
+def _cancelled(settings: Any, user_code: str) -> bool:
+    record = read_handoff(settings)
+    return record is not None and record.prompt.user_code == user_code and record.state == "cancelled"
+
+
+async def _stop_when_cancelled(settings: Any, flow: dict[str, Any], user_code: str) -> None:
+    """In the child: end MSAL's polling as soon as the record says the person signed out."""
+    import anyio
+
+    while not _cancelled(settings, user_code):
+        await anyio.sleep(WATCH_INTERVAL_SECONDS)
+    flow["expires_at"] = 0  # MSAL's documented way to stop acquire_token_by_device_flow
+
+
 def adopt(settings: Any) -> PendingDeviceFlow | None:
     """A live handed-off sign-in as this process's pending flow (no secret in it), or None."""
     record = read_handoff(settings)
@@ -191,13 +222,23 @@ async def _finish(payload: dict[str, Any]) -> None:
     prompt = device_prompt(flow)
     path = handoff_path(settings)
     error: Exception | None = None
+    import anyio
+
     try:
         async with TokenProvider(settings) as tokens:
-            error = await tokens.finish_device_flow(flow, request, payload.get("claims"))
+            async with anyio.create_task_group() as group:
+                group.start_soon(_stop_when_cancelled, settings, flow, prompt.user_code)
+                error = await tokens.finish_device_flow(flow, request, payload.get("claims"))
+                group.cancel_scope.cancel()
+            if error is None and _cancelled(settings, prompt.user_code):
+                await tokens.sign_out()  # MSAL finished as the person signed out: the account it added goes again
+                logger.info("Signed out again: the person signed out while the sign-in finished")
     except Exception as exc:
         error = exc
-    state = "failed" if error is not None else "done"
     current = read_handoff(settings)
+    if current is not None and current.state == "cancelled":
+        return  # the record says why; nothing of this sign-in is kept
+    state = "failed" if error is not None else "done"
     if current is None or current.pid == os.getpid():  # a newer sign-in's record is not ours to change
         write_record(path, HandoffRecord(prompt, request.resource, request.scopes, os.getpid(), state, str(error or "")))
 

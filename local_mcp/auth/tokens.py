@@ -183,6 +183,8 @@ class TokenProvider(DeviceCodeSignIn, AccountRecords, AccountSwitching, StatusRe
         removed = await self._in_thread(self._sign_out_blocking, account)
         self._forget_accounts([home_id for home_id, _ in removed])
         self._device.abort()
+        # A device-code sign-in a server process handed on (device_handoff.py) must not sign in after this.
+        await self._in_thread(device_handoff.cancel, self.settings)
         return [username for _, username in removed]
 
     async def home_tenant(self) -> str | None:

@@ -145,3 +145,47 @@ async def test_one_call_per_process_finishes_a_device_sign_in(setup: ServerSetup
     assert emu.counts["devicecode"] == 1
     record = (setup.cache_dir / "device_sign_in.json").read_text()
     assert '"state": "done"' in record and "device_code" not in record
+
+
+async def test_signing_out_cancels_a_handed_off_device_sign_in(setup: ServerSetup):
+    """The person signs out while a background process still waits for the code: entering it later signs nobody in."""
+    import json
+    import time
+
+    emu = setup.emulator
+    async with setup.client(LOCAL_MCP_AUTH_MODE="device_code") as client:  # shows the code, stops: handed off
+        first = await client.call_tool("whoami", {})
+    code = code_in(text_of(first))
+    record_path = setup.cache_dir / "device_sign_in.json"
+    async with setup.client(LOCAL_MCP_AUTH_MODE="device_code") as client:
+        out = await client.call_tool("sign_out", {})
+    assert not out.is_error, text_of(out)
+    assert json.loads(record_path.read_text())["state"] == "cancelled"
+    emu.approve_device_code(code)  # too late: the person had signed out
+    deadline = time.monotonic() + 20
+    pid = json.loads(record_path.read_text())["pid"]
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.2)
+    assert not _alive(pid), "the background sign-in should stop once cancelled"
+    assert json.loads(record_path.read_text())["state"] == "cancelled"
+    cache = setup.cache_dir / "token_cache.bin"
+    assert not cache.exists() or not json.loads(cache.read_text() or "{}").get("RefreshToken")
+    async with setup.client(LOCAL_MCP_AUTH_MODE="device_code") as client:  # not signed in: a new code
+        again = await client.call_tool("whoami", {})
+    assert again.is_error and code_in(text_of(again)) != code
+    assert emu.counts["devicecode"] == 2
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (exited, not yet reaped by its parent) counts as gone
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return True
+    return True
