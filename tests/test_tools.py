@@ -260,6 +260,21 @@ async def test_browser_address_reaches_2026_07_28_clients_as_input_required_one_
     assert app.count("interactive") == 2  # one window each, none again on the retries
 
 
+async def test_a_browser_sign_in_that_finishes_by_itself_needs_no_prompt_on_2026_07_28(server_for):
+    """Single sign-on: the browser finishes within browser_flow.QUICK_SECONDS, so the address is never shown."""
+    app = FakeApp(interactive_delay=0.5)
+    seen = []
+
+    async def on_elicit(context, params):
+        seen.append(params)
+        return ElicitResult(action="accept")
+
+    async with Client(server_for(app=app), elicitation_callback=on_elicit) as client:
+        me = await client.call_tool("whoami", {})
+    assert not me.is_error, me.content
+    assert seen == [] and app.count("interactive") == 1
+
+
 async def test_a_failed_background_browser_sign_in_reaches_the_retry_with_its_reason(server_for):
     app = FakeApp(interactive_results=[{"error": "access_denied", "error_description": "AADSTS65004: User declined to consent"}])
 

@@ -4,8 +4,10 @@ A 2026-07-28 client cannot be asked anything in the middle of a call: the server
 `input_required` and the client calls again with the person's answer. To show the browser
 sign-in's address as a URL elicitation there, the call that needs a sign-in starts the
 browser sign-in here, in the background (MSAL's loopback listener keeps waiting for the
-redirect), and ends with `input_required` carrying the address; the client's retry waits
-for this sign-in to finish (tools/_runtime.py).
+redirect). A sign-in the browser finishes by itself within QUICK_SECONDS (the person already
+has a Microsoft session there: single sign-on) needs no prompt, and the call goes on; otherwise
+the call ends with `input_required` carrying the address, and the client's retry waits for this
+sign-in to finish (tools/_runtime.py).
 
 One at a time: while it waits, another call that needs a sign-in gets the same address
 (2026-07-28) or waits for it and then tries silently (everyone else), instead of opening a
@@ -21,9 +23,14 @@ from typing import Any
 
 import anyio
 
-from ..errors import AuthError, SignInFailedError
+from ..errors import AuthError, BrowserSignInPendingError, SignInFailedError
 from . import progress
 from .resource import TokenRequest
+
+
+# How long the call waits for the browser to finish by itself before it shows the address
+# (single sign-on with an existing browser session takes a few seconds; typing a password, longer).
+QUICK_SECONDS = 10.0
 
 
 @dataclass
@@ -102,3 +109,17 @@ async def wait_for(pending: PendingBrowserSignIn, timeout: float) -> None:
             await pending.done.wait()
     if pending.error is not None:
         raise pending.error
+
+
+async def finish_quickly_or_hand_over(pending: PendingBrowserSignIn, message: str, total: float) -> Any:
+    """The token, if the browser finishes within QUICK_SECONDS; else BrowserSignInPendingError (the address goes out)."""
+    started = time.monotonic()
+    while not pending.done.is_set() and (elapsed := time.monotonic() - started) < QUICK_SECONDS:
+        await progress.report(message, elapsed, total)
+        with anyio.move_on_after(min(progress.PROGRESS_INTERVAL_SECONDS, QUICK_SECONDS - elapsed)):
+            await pending.done.wait()
+    if not pending.done.is_set():
+        raise BrowserSignInPendingError(pending.url, scopes=list(pending.request.scopes))
+    if pending.error is not None:
+        raise pending.error
+    return pending.token

@@ -38,7 +38,7 @@ from .accounts import pinned_account
 from .cache import CACHE_FILE_NAME, CacheInfo, open_token_cache
 from .cache_lock import FileLock, refresh_lock_path
 from .cache_space import check_writable
-from .browser_flow import BrowserSignIns, PendingBrowserSignIn
+from .browser_flow import BrowserSignIns, PendingBrowserSignIn, finish_quickly_or_hand_over
 from .browser_flow import wait_for as wait_for_browser
 from .device_flow import DeviceFlows, PendingDeviceFlow, wait_for
 from .device_sign_in import DeviceCodeSignIn
@@ -328,8 +328,8 @@ class TokenProvider(DeviceCodeSignIn, AccountRecords, AccountSwitching, StatusRe
                 offer = functools.partial(progress.offer_url, f"Sign in to Microsoft to continue: open {url}", url)
                 if progress.sign_in_may_end_call.get():  # the address as input_required; the retry waits
                     run = functools.partial(self._finish_browser_sign_in, blocking, message, request, claims)
-                    self._browser.start(PendingBrowserSignIn(url=url, request=request), run, self._device.spawn)
-                    raise BrowserSignInPendingError(url, scopes=list(request.scopes))
+                    pending = self._browser.start(PendingBrowserSignIn(url=url, request=request), run, self._device.spawn)
+                    return await finish_quickly_or_hand_over(pending, message, float(self.settings.sign_in_timeout))
             result = await run_with_progress(
                 blocking, message, float(self.settings.sign_in_timeout), translate=self._translate, offer=offer
             )
