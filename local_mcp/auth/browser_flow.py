@@ -94,32 +94,31 @@ class BrowserSignIns:
 
 async def wait_for(pending: PendingBrowserSignIn, timeout: float) -> None:
     """Wait (with progress) until the person finished the browser sign-in; raise if it failed."""
-    start = time.monotonic()
-    while not pending.done.is_set():
-        elapsed = time.monotonic() - start
-        if elapsed >= timeout:
-            raise SignInFailedError(
-                f"The browser sign-in was not completed in time. Call the tool again, or open {pending.url} "
-                "(or set LOCAL_MCP_AUTH_MODE=device_code to sign in with a code).",
-                error="timeout",
-            )
-        await progress.report(f"Waiting for you to sign in to Microsoft in your browser (no window? open {pending.url})",
-                              elapsed, float(timeout))
-        with anyio.move_on_after(min(progress.PROGRESS_INTERVAL_SECONDS, timeout - elapsed)):
-            await pending.done.wait()
+    if not await _wait(pending, timeout, total=timeout):
+        raise SignInFailedError(
+            f"The browser sign-in was not completed in time. Call the tool again, or open {pending.url} "
+            "(or set LOCAL_MCP_AUTH_MODE=device_code to sign in with a code).",
+            error="timeout",
+        )
     if pending.error is not None:
         raise pending.error
 
 
 async def finish_quickly_or_hand_over(pending: PendingBrowserSignIn, message: str, total: float) -> Any:
     """The token, if the browser finishes within QUICK_SECONDS; else BrowserSignInPendingError (the address goes out)."""
-    started = time.monotonic()
-    while not pending.done.is_set() and (elapsed := time.monotonic() - started) < QUICK_SECONDS:
-        await progress.report(message, elapsed, total)
-        with anyio.move_on_after(min(progress.PROGRESS_INTERVAL_SECONDS, QUICK_SECONDS - elapsed)):
-            await pending.done.wait()
-    if not pending.done.is_set():
+    if not await _wait(pending, QUICK_SECONDS, total=total, message=message):
         raise BrowserSignInPendingError(pending.url, scopes=list(pending.request.scopes))
     if pending.error is not None:
         raise pending.error
     return pending.token
+
+
+async def _wait(pending: PendingBrowserSignIn, limit: float, *, total: float, message: str = "") -> bool:
+    """Wait up to `limit` seconds for `pending` to end, reporting progress; whether it ended."""
+    message = message or f"Waiting for you to sign in to Microsoft in your browser (no window? open {pending.url})"
+    started = time.monotonic()
+    while not pending.done.is_set() and (elapsed := time.monotonic() - started) < limit:
+        await progress.report(message, elapsed, total)
+        with anyio.move_on_after(min(progress.PROGRESS_INTERVAL_SECONDS, limit - elapsed)):
+            await pending.done.wait()
+    return pending.done.is_set()

@@ -327,28 +327,24 @@ class TokenProvider(DeviceCodeSignIn, AccountRecords, AccountSwitching, StatusRe
                 message = f"Waiting for you to sign in to Microsoft in your browser (no window? open {url})"
                 offer = functools.partial(progress.offer_url, f"Sign in to Microsoft to continue: open {url}", url)
                 if progress.sign_in_may_end_call.get():  # the address as input_required; the retry waits
-                    run = functools.partial(self._finish_browser_sign_in, blocking, message, request, claims)
+                    # In the background, not under the interaction lock (a call waiting for this sign-in
+                    # holds it): meanwhile `_interact` finds it as `_browser.current()` and starts no other.
+                    run = functools.partial(self._wait_for_person, blocking, message, request, mode)
                     pending = self._browser.start(PendingBrowserSignIn(url=url, request=request), run, self._device.spawn)
                     return await finish_quickly_or_hand_over(pending, message, float(self.settings.sign_in_timeout))
-            result = await run_with_progress(
-                blocking, message, float(self.settings.sign_in_timeout), translate=self._translate, offer=offer
-            )
-            if "access_token" in result:
-                return await self._accept(result, request, interactive=True)
-            raise sign_in_failure(result, action=f"The {mode.replace('_', ' ')} sign-in", consent_url=self._consent_url(request))
+            return await self._wait_for_person(blocking, message, request, mode, offer=offer)
 
-    async def _finish_browser_sign_in(
-        self, blocking: Callable[[], dict[str, Any]], message: str, request: TokenRequest, claims: str | None
+    async def _wait_for_person(
+        self, blocking: Callable[[], dict[str, Any]], message: str, request: TokenRequest, mode: str,
+        *, offer: Callable[[], Any] | None = None,
     ) -> AccessToken:
-        """The browser sign-in of `_interact`, in the background: it ends when the person is done (or gives up).
-
-        Not under the interaction lock (a call waiting for this sign-in holds it): while this runs,
-        `_interact` finds it as `_browser.current()` and starts no other sign-in.
-        """
-        result = await run_with_progress(blocking, message, float(self.settings.sign_in_timeout), translate=self._translate)
+        """Run a broker/browser sign-in (in this call, or in the background) until the person is done or gives up."""
+        result = await run_with_progress(
+            blocking, message, float(self.settings.sign_in_timeout), translate=self._translate, offer=offer
+        )
         if "access_token" in result:
             return await self._accept(result, request, interactive=True)
-        raise sign_in_failure(result, action="The browser sign-in", consent_url=self._consent_url(request))
+        raise sign_in_failure(result, action=f"The {mode.replace('_', ' ')} sign-in", consent_url=self._consent_url(request))
 
     # ----- after success -------------------------------------------------------------------------
 
